@@ -1,0 +1,73 @@
+"""What inference sends back: small, picklable numbers, never PIL images or ORM objects.
+
+These types are the contract between the place that runs models (in-process, or a pool worker)
+and the services that rank characters. The pool pickles them across processes, so they hold only
+numpy arrays, tuples and plain scalars.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+Box = tuple[int, int, int, int]
+"""A region of the decoded, orientation-corrected image: (x0, y0, x1, y1) in pixels."""
+
+
+@dataclass(frozen=True)
+class InferenceJob:
+    """One image to analyse; `detect_faces` lets a caller skip detection (enrollment of a crop)."""
+
+    image: bytes
+    detect_faces: bool = True
+
+
+@dataclass(frozen=True)
+class RegionAnalysis:
+    """The model outputs for one region: the whole image, or one detected face crop."""
+
+    box: Box | None
+    tag_probs: np.ndarray
+    """float32 [n_tags]: the tagger's probabilities, indexed like the tagger's tag list."""
+    embedding: np.ndarray | None = None
+    """float32 [d]: the character embedding (CCIP) when enabled, else None."""
+    detection_score: float | None = None
+
+
+@dataclass(frozen=True)
+class ImageAnalysis:
+    """Everything the services need to know about one image."""
+
+    tagger: str
+    """Model identity as `name@version`; vectors of different identities are never compared."""
+    embedder: str | None
+    whole: RegionAnalysis
+    faces: tuple[RegionAnalysis, ...] = ()
+    width: int = 0
+    height: int = 0
+    frame_count: int = 1
+    phash: str = ""
+    """Perceptual hash (imagehash.phash, hex) of the whole image, for near-duplicate checks."""
+    rating: str | None = None
+    """The tagger's most likely rating tag (general/sensitive/questionable/explicit), if it has ratings."""
+    notes: tuple[str, ...] = field(default_factory=tuple)
+    """Facts worth telling the user, e.g. 'animated image: used the first of 12 frames'."""
+
+    @property
+    def regions(self) -> tuple[RegionAnalysis, ...]:
+        """The regions to identify: each face crop when there are several faces, else the whole image."""
+        return self.faces if len(self.faces) > 1 else (self.whole,)
+
+
+class Analyzer(Protocol):
+    """Turns image bytes into an `ImageAnalysis`; implemented in-process and by the process pool."""
+
+    async def analyze(self, job: InferenceJob) -> ImageAnalysis:
+        """Analyse one image; raises `ImageRejected` for bad input, `Busy`/`InferenceFailed` from a pool."""
+        ...
+
+    async def close(self) -> None:
+        """Release workers and sessions."""
+        ...

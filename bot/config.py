@@ -1,0 +1,105 @@
+"""Settings, read once from the environment (prefix `WAIFU_`, nested sections joined with `__`).
+
+Why pydantic-settings: every knob is typed, documented in one place, and testable by constructing
+`Settings(...)` directly instead of patching the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    """Where the database, reference images and generated models live unless told otherwise."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "waifu-bot"
+
+
+class ImageLimits(BaseModel):
+    """Caps applied before any pixel is decoded, so a hostile file cannot exhaust memory."""
+
+    max_pixels: int = Field(40_000_000, description="Largest width*height accepted (decompression-bomb cap).")
+    max_bytes: int = Field(25 * 1024 * 1024, description="Largest file accepted, in bytes.")
+
+
+class OnnxSettings(BaseModel):
+    """How ONNX sessions are created; threads default to cores split across pool workers."""
+
+    providers: list[str] = Field(default_factory=lambda: ["CPUExecutionProvider"])
+    intra_op_threads: int | None = Field(None, description="None: cores // pool workers (at least 1).")
+    inter_op_threads: int = 1
+
+
+class RecognitionSettings(BaseModel):
+    """Thresholds of the matcher; None means the model's own calibrated value."""
+
+    top_k: int = 3
+    unknown_distance: float | None = None
+    duplicate_hash_distance: int = Field(4, description="Perceptual-hash Hamming distance that counts as a duplicate.")
+    ccip: bool = Field(False, description="Use the CCIP character embedding when its files are present.")
+    face_detection: bool = Field(False, description="Detect faces and identify each one when present.")
+
+
+class PoolSettings(BaseModel):
+    """The inference process pool."""
+
+    workers: int = Field(0, description="0: in-process inference (no pool); N: N worker processes.")
+    max_in_flight: int = Field(16, description="Jobs queued or running before callers are told 'busy'.")
+    job_timeout: float = Field(30.0, description="Seconds before a job is abandoned.")
+    shutdown_deadline: float = Field(10.0, description="Seconds to drain in-flight jobs on shutdown.")
+
+
+class DiscordSettings(BaseModel):
+    """The Discord client; the token comes from DISCORD_TOKEN (see `Settings.discord_token`)."""
+
+    test_guild_id: int | None = Field(None, description="Sync commands to this guild only (instant), else globally.")
+    owner_ids: list[int] = Field(default_factory=list)
+    submissions_per_hour: int = 10
+    notify_submitter: bool = True
+
+
+class Settings(BaseSettings):
+    """All configuration of one bot or CLI process."""
+
+    model_config = SettingsConfigDict(env_prefix="WAIFU_", env_nested_delimiter="__", extra="ignore")
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    database_url: str | None = Field(None, description="SQLAlchemy async URL; default: SQLite under data_dir.")
+    tagger: str = Field("palette", description="Name of the tagger model card to use.")
+    model_cache_dir: Path | None = Field(None, description="Default: the Hugging Face cache.")
+    images: ImageLimits = Field(default_factory=ImageLimits)
+    onnx: OnnxSettings = Field(default_factory=OnnxSettings)
+    recognition: RecognitionSettings = Field(default_factory=RecognitionSettings)
+    pool: PoolSettings = Field(default_factory=PoolSettings)
+    discord: DiscordSettings = Field(default_factory=DiscordSettings)
+    discord_token: SecretStr | None = Field(
+        None, validation_alias="DISCORD_TOKEN", description="Bot token; never logged."
+    )
+    log_level: str = "INFO"
+
+    def resolved_database_url(self) -> str:
+        """The configured URL, or a SQLite file in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'waifu.sqlite3').resolve()}"
+
+    @property
+    def reference_dir(self) -> Path:
+        """Where submitted and approved reference images are kept (by content hash)."""
+        return self.data_dir / "references"
+
+    @property
+    def generated_model_dir(self) -> Path:
+        """Where models the project builds itself (the palette tagger) are written."""
+        return self.data_dir / "models"
+
+    def intra_op_threads(self) -> int:
+        """Threads per ONNX session so that workers x threads fits the cores."""
+        if self.onnx.intra_op_threads:
+            return self.onnx.intra_op_threads
+        cores = os.cpu_count() or 1
+        return max(1, cores // max(1, self.pool.workers))

@@ -1,0 +1,1 @@
+"""Discord-facing commands only: parse the interaction, call one service, render the result."""
