@@ -1,0 +1,311 @@
+"""Image intake: turn untrusted bytes, a path or a PIL image into one safe RGB picture, or a clear refusal.
+
+Everything a user uploads passes through `load_image`, so it is the one place that knows about EXIF
+rotation, transparency, odd colour modes, animations, truncated files and decompression bombs.
+Pillow's process-wide settings (`Image.MAX_IMAGE_PIXELS`, `ImageFile.LOAD_TRUNCATED_IMAGES`, warning
+filters) are never changed here: the limits are per call, so threads and pool workers cannot disturb
+each other.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NoReturn
+
+import numpy as np
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
+
+from models.errors import ImageRejected
+
+logger = logging.getLogger(__name__)
+
+# Pillow format ids `load_image` will open; a camera's multi-picture JPEG (MPO) comes through "JPEG".
+SUPPORTED_FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "BMP", "TIFF")
+WHITE = (255, 255, 255)
+
+_FORMAT_NAMES = "PNG, JPEG, GIF, WebP, BMP, TIFF"
+_DIB_HEADER_SIZES = {12, 16, 40, 52, 56, 64, 108, 124}
+_HIGH_DEPTH_MODES = {"I;16", "I;16L", "I;16B", "I;16N", "I", "F"}
+_PREMULTIPLIED_MODES = {"La", "RGBa"}
+
+
+@dataclass(frozen=True)
+class LoadedImage:
+    """A decoded picture ready for models, with what the file said about itself for logs and replies.
+
+    `original_size` is the full-resolution size as a viewer sees it (after EXIF rotation, before any
+    JPEG draft reduction), so `original_size / image.size` maps boxes back onto the upload.
+    """
+
+    image: Image.Image
+    source_format: str | None
+    frame_count: int
+    original_mode: str
+    original_size: tuple[int, int]
+
+
+def sniff_image_type(data: bytes) -> str | None:
+    """Name the image container from its magic bytes, so callers can route or refuse without decoding."""
+    head = bytes(data[:32])
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "gif"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    if head[:2] == b"BM" and len(head) >= 18 and int.from_bytes(head[14:18], "little") in _DIB_HEADER_SIZES:
+        return "bmp"
+    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        return "tiff"
+    return None
+
+
+def load_image(
+    source: bytes | str | os.PathLike[str] | Image.Image,
+    *,
+    max_pixels: int = 40_000_000,
+    max_bytes: int | None = None,
+    draft_size: tuple[int, int] | None = (1536, 1536),
+) -> LoadedImage:
+    """Decode one upload into an RGB image with the limits checked before any pixel is decoded.
+
+    `max_bytes` is checked on the raw size, `max_pixels` on the header's width x height before decoding
+    (Pillow's own bomb guard, twice `Image.MAX_IMAGE_PIXELS`, still applies above that and is reported the
+    same way). With `draft_size`, a JPEG is decoded at the largest DCT scale (1/2, 1/4, 1/8) that keeps
+    both sides >= `draft_size`; a JPEG smaller than `draft_size` on either side is decoded in full.
+    Animated files give their first frame (a PIL image input gives its current frame). A path that cannot
+    be read raises the usual `OSError`, a non-positive `draft_size` `ValueError`; anything wrong with the
+    content raises `ImageRejected`.
+    """
+    if draft_size is not None and min(draft_size) <= 0:
+        raise ValueError(f"draft_size must be positive, got {draft_size}")
+    if isinstance(source, Image.Image):
+        return _decode(source, data=None, max_pixels=max_pixels, draft_size=None)
+    data = _read_source(source, max_bytes)
+    if not data:
+        _reject("empty", "That file is empty. Please upload the picture again.", detail="0 bytes")
+    if max_bytes is not None and len(data) > max_bytes:
+        _reject_too_large(len(data), max_bytes)
+    try:
+        opened = Image.open(io.BytesIO(data), formats=SUPPORTED_FORMATS)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        _reject_too_many_pixels(None, max_pixels, detail=str(exc))
+    except UnidentifiedImageError as exc:
+        sniffed = sniff_image_type(data)
+        if sniffed is None:
+            _reject(
+                "not_an_image",
+                f"That file is not an image I can read ({_FORMAT_NAMES}). Please send a picture in one of those.",
+                detail=f"{len(data)} bytes starting {data[:16]!r}: {exc}",
+            )
+        _reject_broken(exc, data, stage=f"open {sniffed}")
+    except Exception as exc:  # a plugin may raise anything on hostile headers; all of it is a bad upload
+        _reject_broken(exc, data, stage="open")
+    with opened:
+        return _decode(opened, data=data, max_pixels=max_pixels, draft_size=draft_size)
+
+
+def _read_source(source: bytes | bytearray | memoryview | str | os.PathLike[str], max_bytes: int | None) -> bytes:
+    """Get the raw bytes, refusing an oversized file from its size on disk before reading it."""
+    if isinstance(source, bytes | bytearray | memoryview):
+        return bytes(source)
+    path = Path(source)
+    size = path.stat().st_size
+    if max_bytes is not None and size > max_bytes:
+        _reject_too_large(size, max_bytes)
+    return path.read_bytes()
+
+
+def _decode(
+    image: Image.Image, *, data: bytes | None, max_pixels: int, draft_size: tuple[int, int] | None
+) -> LoadedImage:
+    """Check the header size, decode the first frame and normalise it; `image` is not returned itself."""
+    width, height = image.size
+    if width <= 0 or height <= 0:
+        _reject_broken(ValueError(f"header size {width}x{height}"), data, stage="header")
+    if width * height > max_pixels:
+        _reject_too_many_pixels((width, height), max_pixels, detail="from the header, before decoding")
+    original_mode = image.mode
+    if draft_size is not None and image.format in ("JPEG", "MPO"):
+        image.draft("RGB", draft_size)
+    try:
+        image.load()
+        upright = _apply_exif_orientation(image)
+        rgb = _to_rgb(upright)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        _reject_too_many_pixels((width, height), max_pixels, detail=str(exc))
+    except Exception as exc:  # decoders raise OSError, SyntaxError, ValueError, EOFError, zlib.error, ...
+        _reject_broken(exc, data, stage="decode")
+    if rgb is image:
+        rgb = image.copy()  # never hand back the file-backed object itself
+    rotated = upright.size != image.size
+    original_size = (height, width) if rotated else (width, height)
+    return LoadedImage(
+        image=rgb,
+        source_format=_format_name(image.format),
+        frame_count=_count_frames(image),
+        original_mode=original_mode,
+        original_size=original_size,
+    )
+
+
+def _apply_exif_orientation(image: Image.Image) -> Image.Image:
+    """Rotate/flip as the camera asked; a broken EXIF block leaves the pixels as stored rather than refuse them."""
+    try:
+        orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
+        if orientation in (None, 1):
+            return image
+        return ImageOps.exif_transpose(image)
+    except Exception as exc:  # EXIF is metadata: a picture with bad EXIF is still a picture
+        logger.info("ignoring unreadable EXIF orientation: %r", exc)
+        return image
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    """Bring any Pillow mode to 8-bit RGB, compositing transparency on white and scaling deep pixels."""
+    if image.mode == "RGB" and "transparency" not in image.info:
+        return image
+    if image.mode in _HIGH_DEPTH_MODES:
+        return _deep_to_rgb(image)
+    if image.mode in _PREMULTIPLIED_MODES:
+        # premultiplied colour over white is colour + (1 - alpha) * white
+        pixels = np.asarray(image).astype(np.int16)
+        over_white = pixels[..., :-1] + (255 - pixels[..., -1:])
+        channels = np.clip(over_white, 0, 255).astype(np.uint8)
+        return Image.fromarray(channels[..., 0] if channels.shape[-1] == 1 else channels).convert("RGB")
+    if image.has_transparency_data:
+        rgba = image.convert("RGBA")
+        canvas = Image.new("RGB", rgba.size, WHITE)
+        canvas.paste(rgba, mask=rgba.getchannel("A"))
+        return canvas
+    return image.convert("RGB")
+
+
+def _deep_to_rgb(image: Image.Image) -> Image.Image:
+    """Scale 16-bit, 32-bit integer and float pixels to 0..255 so they neither saturate nor go black.
+
+    16-bit modes map 0..65535 linearly. Mode "I" has no stated depth: values within 0..255 are kept,
+    within 0..65535 are treated as 16-bit, anything else is stretched from its min to its max. Mode "F"
+    within 0..1 is scaled by 255, within 0..255 kept, otherwise stretched.
+    """
+    values = np.asarray(image)
+    if image.mode.startswith("I;16"):
+        grey = _scale_16bit(values)
+    elif image.mode == "I":
+        low, high = int(values.min()), int(values.max())
+        if low >= 0 and high <= 255:
+            grey = values.astype(np.uint8)
+        elif low >= 0 and high <= 65535:
+            grey = _scale_16bit(values)
+        else:
+            grey = _stretch(values.astype(np.float64), low, high)
+    else:
+        floats = np.nan_to_num(values.astype(np.float32), nan=0.0, posinf=0.0, neginf=0.0)
+        low, high = float(floats.min()), float(floats.max())
+        if low >= 0.0 and high <= 1.0:
+            grey = np.rint(floats * 255.0).astype(np.uint8)
+        elif low >= 0.0 and high <= 255.0:
+            grey = np.rint(floats).astype(np.uint8)
+        else:
+            grey = _stretch(floats, low, high)
+    rgb = Image.fromarray(grey).convert("RGB")
+    key = image.info.get("transparency")
+    if isinstance(key, int):  # a 16-bit PNG's tRNS names one grey value as transparent
+        transparent = Image.fromarray(((values == key) * 255).astype(np.uint8))
+        rgb.paste(WHITE, mask=transparent)
+    return rgb
+
+
+def _scale_16bit(values: np.ndarray) -> np.ndarray:
+    """Map 0..65535 onto 0..255 with rounding (65535 -> 255, 32896 -> 128)."""
+    wide = values.astype(np.uint32)
+    return ((wide * 255 + 32767) // 65535).astype(np.uint8)
+
+
+def _stretch(values: np.ndarray, low: float, high: float) -> np.ndarray:
+    """Spread an arbitrary value range over 0..255; a flat image becomes black rather than divide by zero."""
+    if high <= low:
+        return np.zeros(values.shape, dtype=np.uint8)
+    return np.rint((values - low) * (255.0 / (high - low))).astype(np.uint8)
+
+
+def _count_frames(image: Image.Image) -> int:
+    """Frames in the file; a broken tail after a good first frame still counts the frames found."""
+    try:
+        return max(1, int(getattr(image, "n_frames", 1)))
+    except Exception as exc:  # counting seeks through the file; a damaged later frame must not lose frame 0
+        logger.info("could not count frames, reporting 1: %r", exc)
+        return 1
+
+
+def _format_name(pillow_format: str | None) -> str | None:
+    """Report formats the way `sniff_image_type` names them (an MPO is a JPEG to everyone else)."""
+    if pillow_format is None:
+        return None
+    return "jpeg" if pillow_format == "MPO" else pillow_format.lower()
+
+
+def _looks_truncated(data: bytes) -> bool:
+    """Whether the container's own framing says bytes are missing from the end."""
+    kind = sniff_image_type(data)
+    tail = data[-32:]
+    if kind == "png":
+        return b"IEND" not in tail
+    if kind == "jpeg":
+        return b"\xff\xd9" not in tail
+    if kind == "gif":
+        return not data.rstrip(b"\x00").endswith(b";")
+    if kind == "webp":
+        return int.from_bytes(data[4:8], "little") + 8 > len(data)
+    if kind == "bmp":
+        return int.from_bytes(data[2:6], "little") > len(data)
+    return False
+
+
+def _reject_broken(exc: BaseException, data: bytes | None, *, stage: str) -> NoReturn:
+    """Refuse a file Pillow recognised but could not decode, telling cut-off files from damaged ones."""
+    message = str(exc)
+    truncated = (
+        "truncat" in message.lower() or isinstance(exc, EOFError) or (data is not None and _looks_truncated(data))
+    )
+    detail = f"{stage} failed: {type(exc).__name__}: {message}"
+    if truncated:
+        _reject("truncated", "That image is incomplete (the file was cut off). Please upload it again.", detail=detail)
+    _reject(
+        "corrupt",
+        "That image is damaged and cannot be decoded. Please re-save it as PNG or JPEG and try again.",
+        detail=detail,
+    )
+
+
+def _reject_too_large(size: int, max_bytes: int) -> NoReturn:
+    """Refuse a file over the byte limit, saying both sizes so the user knows how much to shrink it."""
+    _reject(
+        "too_large",
+        f"That file is too large ({size / 1_000_000:.1f} MB; the limit is {max_bytes / 1_000_000:.1f} MB). "
+        "Please send a smaller or more compressed version.",
+        detail=f"{size} bytes > max_bytes={max_bytes}",
+    )
+
+
+def _reject_too_many_pixels(size: tuple[int, int] | None, max_pixels: int, *, detail: str) -> NoReturn:
+    """Refuse a picture whose declared size is over the pixel cap (a decompression bomb or a huge scan)."""
+    dimensions = f"{size[0]}x{size[1]} pixels; " if size else ""
+    _reject(
+        "too_many_pixels",
+        f"That image is too big ({dimensions}the limit is {max_pixels / 1_000_000:g} megapixels). "
+        "Please send a smaller version.",
+        detail=f"{dimensions}max_pixels={max_pixels}: {detail}",
+    )
+
+
+def _reject(reason: str, user_message: str, *, detail: str) -> NoReturn:
+    """Log why an upload was refused, then raise the typed error whose message the user will see."""
+    logger.info("image rejected (%s): %s", reason, detail)
+    raise ImageRejected(reason, user_message, detail=f"{reason}: {detail}")
