@@ -1,0 +1,1 @@
+"""Alembic migrations of the character store; `bot.store.database` points Alembic at this package."""
