@@ -40,8 +40,10 @@ class RecognitionSettings(BaseModel):
     top_k: int = 3
     unknown_distance: float | None = None
     duplicate_hash_distance: int = Field(4, description="Perceptual-hash Hamming distance that counts as a duplicate.")
-    ccip: bool = Field(False, description="Use the CCIP character embedding when its files are present.")
-    face_detection: bool = Field(False, description="Detect faces and identify each one when present.")
+    ccip: bool = Field(False, description="Use the CCIP character embedding (files from `waifu-bot models pull`).")
+    embedder: str = Field("ccip-caformer-24-randaug-pruned", description="Model card of the character embedder.")
+    face_detection: bool = Field(False, description="Detect faces and identify each face on its own.")
+    detector: str = Field("face_detect_v1.4_s", description="Model card of the face detector.")
 
 
 class PoolSettings(BaseModel):

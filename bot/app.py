@@ -1,0 +1,71 @@
+"""The services of one process, opened and closed together; the CLI and the Discord client both use this."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from bot.analysis import Analyzer
+from bot.config import Settings
+from bot.engine import LocalAnalyzer, create_engine, read_tagger_tags
+from bot.gallery import Gallery
+from bot.reference_images import ReferenceImages
+from bot.services.enrollment import EnrollmentService
+from bot.services.identify import IdentifyService
+from bot.services.whynot import WhyNotService
+from bot.store.repository import CharacterStore
+from bot.vocabulary import select_vocabulary
+
+
+@dataclass
+class Services:
+    """Everything a client needs: the store, the analyzer, the gallery and the services over them."""
+
+    settings: Settings
+    store: CharacterStore
+    analyzer: Analyzer
+    gallery: Gallery
+    images: ReferenceImages
+    identify: IdentifyService
+    whynot: WhyNotService
+    enrollment: EnrollmentService
+
+    async def close(self) -> None:
+        """Release the analyzer (workers, sessions) and the database connections."""
+        try:
+            await self.analyzer.close()
+        finally:
+            await self.store.close()
+
+
+async def open_services(settings: Settings, *, analyzer: Analyzer | None = None) -> Services:
+    """Open the store (migrating it), the analyzer (unless given, e.g. the pool) and load the gallery."""
+    identity, tags = await asyncio.to_thread(read_tagger_tags, settings)
+    vocabulary = select_vocabulary(tags, tagger=identity)
+    store = await CharacterStore.open(settings.resolved_database_url())
+    try:
+        if analyzer is None:
+            analyzer = LocalAnalyzer(await asyncio.to_thread(create_engine, settings))
+        gallery = await Gallery.load(store, vocabulary, unknown_distance=settings.recognition.unknown_distance)
+    except BaseException:
+        await store.close()
+        raise
+    images = ReferenceImages(settings.reference_dir)
+    recognition = settings.recognition
+    return Services(
+        settings=settings,
+        store=store,
+        analyzer=analyzer,
+        gallery=gallery,
+        images=images,
+        identify=IdentifyService(analyzer, gallery, top_k=recognition.top_k),
+        whynot=WhyNotService(store, analyzer, gallery),
+        enrollment=EnrollmentService(
+            store,
+            analyzer,
+            gallery,
+            images,
+            duplicate_hash_distance=recognition.duplicate_hash_distance,
+            submissions_per_hour=settings.discord.submissions_per_hour,
+        ),
+    )

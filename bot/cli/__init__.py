@@ -1,0 +1,1 @@
+"""The `waifu-bot` command line: one module per command, each exposing `add_parser(subparsers)`."""

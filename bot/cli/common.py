@@ -1,0 +1,85 @@
+"""What every command shares: reading image files, opening the services, printing tables and JSON."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot.app import Services, open_services
+from bot.config import Settings
+from models.errors import ImageRejected, UserFacingError
+
+
+class UsageError(UserFacingError):
+    """Bad input on the command line: printed as one line, exit code 2."""
+
+
+def read_image_file(path: Path) -> bytes:
+    """The bytes of an image file named on the command line, or one clear error naming it."""
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such file.") from None
+    except IsADirectoryError:
+        raise UsageError(f"{path}: is a folder, not an image file.") from None
+    except OSError as error:
+        raise UsageError(f"{path}: cannot be read ({error.strerror or error}).") from None
+    if not data:
+        raise UsageError(f"{path}: the file is empty.")
+    return data
+
+
+def read_image_files(paths: Sequence[Path]) -> list[tuple[Path, bytes]]:
+    """Read every file before doing anything, so a typo in the last one leaves nothing half done."""
+    return [(Path(path), read_image_file(Path(path))) for path in paths]
+
+
+def name_file(path: Path, error: ImageRejected) -> UsageError:
+    """Prefix an image error with the file it came from."""
+    return UsageError(f"{path}: {error.user_message}")
+
+
+@asynccontextmanager
+async def services_for(settings: Settings) -> AsyncIterator[Services]:
+    """Open the services for one command and always close them."""
+    services = await open_services(settings)
+    try:
+        yield services
+    finally:
+        await services.close()
+
+
+def print_json(payload: Any, stream: TextIO | None = None) -> None:
+    """One JSON document on stdout, UTF-8 names kept readable."""
+    print(json.dumps(payload, ensure_ascii=False), file=stream or sys.stdout)
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]], *, indent: str = "") -> str:
+    """A plain aligned text table; numbers right-aligned, text left-aligned."""
+    cells = [[_cell(value) for value in row] for row in rows]
+    numeric = [
+        all(isinstance(row[column], int | float) for row in rows) if rows else False for column in range(len(headers))
+    ]
+    widths = [max([len(header)] + [len(row[column]) for row in cells]) for column, header in enumerate(headers)]
+
+    def line(values: Sequence[str]) -> str:
+        parts = [
+            value.rjust(widths[column]) if numeric[column] else value.ljust(widths[column])
+            for column, value in enumerate(values)
+        ]
+        return (indent + "  ".join(parts)).rstrip()
+
+    separator = indent + "  ".join("-" * width for width in widths)
+    return "\n".join([line(list(headers)), separator, *(line(row) for row in cells)])
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)

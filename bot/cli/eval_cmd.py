@@ -1,0 +1,57 @@
+"""`waifu-bot eval DIR [--refs K] [--seed S] [--json]`: accuracy on a labelled folder, in a temporary gallery."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+from bot.cli.common import format_table, print_json
+from bot.config import Settings
+from bot.evaluation import EvalReport, evaluate, list_dataset
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register the command."""
+    parser = subparsers.add_parser("eval", help="measure recognition on a folder of character sub-folders")
+    parser.add_argument("directory", type=Path, metavar="DIR")
+    parser.add_argument("--refs", type=int, default=10, metavar="K", help="references per character (default 10)")
+    parser.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the reference choice (default 0)")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.set_defaults(handler=run)
+
+
+async def run(args: argparse.Namespace, settings: Settings) -> int:
+    """Evaluate with a progress bar on stderr, then print the report."""
+    total = sum(len(paths) for paths in list_dataset(args.directory).values())
+    with tqdm(total=total, desc="analysing", unit="img", file=sys.stderr, leave=False) as progress:
+        report = await evaluate(args.directory, settings, refs=args.refs, seed=args.seed, on_analyzed=progress.update)
+    if args.json:
+        print_json(report.to_json())
+    else:
+        print(render(report))
+    return 0
+
+
+def render(report: EvalReport) -> str:
+    """Summary lines, the per-character table and the most frequent confusions."""
+    lines = [
+        f"{report.characters} characters, {report.refs} references each, {report.queries} queries "
+        f"({report.seconds:.1f} s)",
+        f"top-1 {report.top1:.3f}   top-3 {report.top3:.3f}   macro precision {report.macro_precision:.3f}   "
+        f"macro recall {report.macro_recall:.3f}   macro F1 {report.macro_f1:.3f}",
+        "",
+        format_table(
+            ("character", "refs", "queries", "top-1", "top-3", "precision", "recall", "F1"),
+            [(s.name, s.refs, s.queries, s.top1, s.top3, s.precision, s.recall, s.f1) for s in report.per_character],
+        ),
+    ]
+    if report.confusions:
+        lines += ["", "most frequent confusions:"]
+        lines.append(format_table(("character", "taken for", "times"), list(report.confusions), indent="  "))
+    if report.skipped:
+        lines += ["", f"skipped {len(report.skipped)} picture(s):"]
+        lines += [f"  {line}" for line in report.skipped]
+    return "\n".join(lines)

@@ -1,0 +1,145 @@
+"""`waifu-bot`: global options, command discovery, and one place that turns errors into exit codes.
+
+Every module in `bot.cli` that defines `add_parser(subparsers)` is a command, so a new command is
+a new module and nothing else. A command's handler gets `(args, settings)` and returns an exit code;
+it may be a coroutine function (run with `asyncio.run`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import inspect
+import logging
+import pkgutil
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+import pydantic
+
+import bot.cli
+from bot.config import Settings
+from models.errors import UserFacingError
+
+log = logging.getLogger("waifu_bot.cli")
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+
+class _UsageExit(Exception):
+    """argparse found bad arguments; carries the one line to print."""
+
+
+class QuietParser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line and an exit code, not a usage dump and SystemExit."""
+
+    def error(self, message: str) -> NoReturn:
+        """Report bad arguments in one line (the caller prints it and returns 2)."""
+        raise _UsageExit(f"{self.prog}: {message} (see --help)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full parser, with every discovered command; global options work before or after the command."""
+    parser = QuietParser(prog="waifu-bot", description="Identify anime characters in pictures, offline.")
+    _add_global_options(parser, default=None)
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in _command_modules():
+        module.add_parser(subparsers)
+    _share_global_options(parser)
+    return parser
+
+
+def _add_global_options(parser: argparse.ArgumentParser, *, default: object) -> None:
+    parser.add_argument(
+        "--db", dest="database_url", metavar="URL", default=default, help="database URL (env WAIFU_DATABASE_URL)"
+    )
+    parser.add_argument(
+        "--tagger", metavar="NAME", default=default, help="tagger: palette, or a WD model folder (env WAIFU_TAGGER)"
+    )
+    parser.add_argument(
+        "--data-dir", type=Path, metavar="DIR", default=default, help="data directory (env WAIFU_DATA_DIR)"
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", default=default or False, help="log details to stderr")
+
+
+def _share_global_options(parser: argparse.ArgumentParser) -> None:
+    """Let every (sub)command take the global options too; SUPPRESS keeps the top-level value when absent."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for command in dict.fromkeys(action.choices.values()):
+                _add_global_options(command, default=argparse.SUPPRESS)
+                _share_global_options(command)
+
+
+def _command_modules() -> list[object]:
+    modules = []
+    for info in sorted(pkgutil.iter_modules(bot.cli.__path__), key=lambda item: item.name):
+        if info.name in {"main", "common"}:
+            continue
+        module = importlib.import_module(f"bot.cli.{info.name}")
+        if hasattr(module, "add_parser"):
+            modules.append(module)
+    return modules
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    """Settings from the environment, overridden by the global options that were given."""
+    overrides: dict[str, object] = {}
+    if args.database_url:
+        overrides["database_url"] = args.database_url
+    if args.tagger:
+        overrides["tagger"] = args.tagger
+    if args.data_dir:
+        overrides["data_dir"] = args.data_dir
+    return Settings(**overrides)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns its exit code (0 ok, 2 bad input, 1 unexpected failure)."""
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+    except _UsageExit as error:
+        print(str(error), file=sys.stderr)
+        return EXIT_USAGE
+    except SystemExit as exit_request:  # --help and --version print and stop
+        return int(exit_request.code or 0)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        settings = settings_from_args(args)
+        outcome = args.handler(args, settings)
+        if inspect.isawaitable(outcome):
+            outcome = asyncio.run(outcome)
+        return int(outcome or EXIT_OK)
+    except UserFacingError as error:
+        print(f"waifu-bot: {error.user_message}", file=sys.stderr)
+        log.debug("user-facing error", exc_info=True)
+        return EXIT_USAGE
+    except pydantic.ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, item['loc']))}: {item['msg']}" for item in error.errors())
+        print(f"waifu-bot: invalid setting: {problems}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("waifu-bot: interrupted.", file=sys.stderr)
+        return 130
+    except Exception as error:
+        log.debug("unexpected failure", exc_info=True)
+        print(
+            f"waifu-bot: unexpected error: {type(error).__name__}: {error} (run with -v for details)", file=sys.stderr
+        )
+        if args.verbose:
+            log.exception("unexpected failure")
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,262 @@
+"""Offline evaluation: K references per character go into a fresh, temporary gallery; the rest are queried.
+
+The user's database is never touched: the gallery lives in a temporary data directory that is
+deleted afterwards. Every picture is analysed exactly once, through an injectable Analyzer, so the
+process pool can run the evaluation on every core.
+"""
+
+from __future__ import annotations
+
+import random
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.analysis import Analyzer, ImageAnalysis, InferenceJob
+from bot.app import open_services
+from bot.config import Settings
+from bot.engine import LocalAnalyzer, create_engine
+from bot.errors import DuplicateReference
+from bot.services.batch import analyze_many
+from bot.store.records import ReferenceStatus
+from models.errors import ImageRejected, UserFacingError
+
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".tiff"})
+
+
+@dataclass(frozen=True)
+class CharacterScore:
+    """How one character fared: top-k rates of its queries, and precision/recall of top-1 predictions."""
+
+    name: str
+    refs: int
+    queries: int
+    top1: float
+    top3: float
+    precision: float
+    recall: float
+    f1: float
+
+
+@dataclass(frozen=True)
+class EvalReport:
+    """The whole evaluation, ready to print as a table or as the documented JSON."""
+
+    characters: int
+    queries: int
+    refs: int
+    """References per character asked for (--refs); `per_character` holds how many each really got."""
+    top1: float
+    top3: float
+    macro_precision: float
+    macro_recall: float
+    macro_f1: float
+    per_character: tuple[CharacterScore, ...]
+    confusions: tuple[tuple[str, str, int], ...]
+    """(true character, predicted character, count), most frequent first."""
+    skipped: tuple[str, ...]
+    seconds: float
+
+    def to_json(self) -> dict:
+        """The JSON shape documented for `waifu-bot eval --json`."""
+        return {
+            "characters": self.characters,
+            "queries": self.queries,
+            "refs": self.refs,
+            "top1": round(self.top1, 4),
+            "top3": round(self.top3, 4),
+            "macro_f1": round(self.macro_f1, 4),
+            "per_character": {
+                score.name: {
+                    "refs": score.refs,
+                    "queries": score.queries,
+                    "top1": round(score.top1, 4),
+                    "top3": round(score.top3, 4),
+                    "precision": round(score.precision, 4),
+                    "recall": round(score.recall, 4),
+                    "f1": round(score.f1, 4),
+                }
+                for score in self.per_character
+            },
+            "confusions": [
+                {"character": truth, "predicted": predicted, "count": count}
+                for truth, predicted, count in self.confusions
+            ],
+        }
+
+
+def list_dataset(directory: Path) -> dict[str, list[Path]]:
+    """Picture files per character sub-folder, sorted, so a seed always picks the same split."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise UserFacingError(f"{directory}: no such folder (expected one sub-folder of pictures per character).")
+    dataset: dict[str, list[Path]] = {}
+    for folder in sorted(path for path in directory.iterdir() if path.is_dir() and not path.name.startswith(".")):
+        files = sorted(
+            path
+            for path in folder.iterdir()
+            if path.is_file() and not path.name.startswith(".") and path.suffix.lower() in IMAGE_SUFFIXES
+        )
+        if files:
+            dataset[folder.name] = files
+    if not dataset:
+        raise UserFacingError(f"{directory}: no sub-folders with pictures (expected one sub-folder per character).")
+    return dataset
+
+
+def split_dataset(
+    dataset: dict[str, list[Path]], *, refs: int, seed: int
+) -> tuple[dict[str, list[Path]], dict[str, list[Path]]]:
+    """K references per character chosen by `random.Random(seed)`; the remaining pictures are queries."""
+    if refs < 1:
+        raise UserFacingError("--refs must be at least 1.")
+    rng = random.Random(seed)
+    references: dict[str, list[Path]] = {}
+    queries: dict[str, list[Path]] = {}
+    for name, files in dataset.items():
+        if len(files) <= refs:
+            raise UserFacingError(
+                f"{name} has only {len(files)} picture(s); --refs {refs} leaves none to query. Use a smaller --refs."
+            )
+        chosen = set(rng.sample(range(len(files)), refs))
+        references[name] = [path for index, path in enumerate(files) if index in chosen]
+        queries[name] = [path for index, path in enumerate(files) if index not in chosen]
+    return references, queries
+
+
+class _Borrowed:
+    """Lends an analyzer to temporary services without letting them close it."""
+
+    def __init__(self, analyzer: Analyzer) -> None:
+        self._analyzer = analyzer
+
+    async def analyze(self, job: InferenceJob) -> ImageAnalysis:
+        return await self._analyzer.analyze(job)
+
+    async def close(self) -> None:
+        """The owner closes the analyzer."""
+
+
+async def evaluate(
+    directory: Path,
+    settings: Settings,
+    *,
+    refs: int = 10,
+    seed: int = 0,
+    analyzer: Analyzer | None = None,
+    on_analyzed: Callable[[], None] | None = None,
+) -> EvalReport:
+    """Run the evaluation protocol on a folder of character sub-folders."""
+    started = time.perf_counter()
+    dataset = list_dataset(directory)
+    references, queries = split_dataset(dataset, refs=refs, seed=seed)
+    owned = analyzer is None
+    if analyzer is None:
+        analyzer = LocalAnalyzer(create_engine(settings))
+    try:
+        ordered = [(name, path) for name, paths in dataset.items() for path in paths]
+        analyses = await analyze_many(
+            analyzer, [path.read_bytes() for _, path in ordered], detect_faces=False, on_done=on_analyzed
+        )
+        by_path = dict(zip((path for _, path in ordered), analyses, strict=True))
+        with tempfile.TemporaryDirectory(prefix="waifu-eval-") as scratch:
+            scratch_settings = settings.model_copy(update={"data_dir": Path(scratch), "database_url": None})
+            services = await open_services(scratch_settings, analyzer=_Borrowed(analyzer))
+            try:
+                used_refs, skipped = await _enroll_references(services, references, by_path)
+                outcomes = _query(services, queries, by_path, skipped)
+            finally:
+                await services.close()
+    finally:
+        if owned:
+            await analyzer.close()
+    return _score(dataset, refs, used_refs, outcomes, skipped, time.perf_counter() - started)
+
+
+async def _enroll_references(
+    services, references: dict[str, list[Path]], by_path: dict
+) -> tuple[dict[str, int], list[str]]:
+    """Enroll the chosen references; returns references enrolled per character and the skipped ones."""
+    skipped: list[str] = []
+    enrolled: dict[str, int] = {}
+    for name, paths in references.items():
+        enrolled[name] = 0
+        for path in paths:
+            analysis = by_path[path]
+            if isinstance(analysis, ImageRejected):
+                skipped.append(f"reference {path}: {analysis.user_message}")
+                continue
+            try:
+                await services.enrollment.enroll_analysis(
+                    name, path.read_bytes(), analysis, status=ReferenceStatus.APPROVED, source=str(path)
+                )
+            except DuplicateReference as error:
+                skipped.append(f"reference {path}: {error.user_message}")
+            else:
+                enrolled[name] += 1
+    return enrolled, skipped
+
+
+def _query(services, queries: dict[str, list[Path]], by_path: dict, skipped: list[str]) -> list[tuple[str, list[str]]]:
+    """(true name, ranked predicted names) for every usable query picture."""
+    outcomes: list[tuple[str, list[str]]] = []
+    for name, paths in queries.items():
+        for path in paths:
+            analysis = by_path[path]
+            if isinstance(analysis, ImageRejected):
+                skipped.append(f"query {path}: {analysis.user_message}")
+                continue
+            ranking = services.gallery.rank(analysis.whole.tag_probs)
+            outcomes.append((name, [candidate.character.name for candidate in ranking.candidates]))
+    return outcomes
+
+
+def _score(
+    dataset: dict[str, list[Path]],
+    refs_per_character: int,
+    used_refs: dict[str, int],
+    outcomes: list[tuple[str, list[str]]],
+    skipped: list[str],
+    seconds: float,
+) -> EvalReport:
+    predicted = Counter(ranked[0] for _, ranked in outcomes if ranked)
+    scores = []
+    for name in dataset:
+        own = [ranked for truth, ranked in outcomes if truth == name]
+        hits = sum(1 for ranked in own if ranked[:1] == [name])
+        top3 = sum(1 for ranked in own if name in ranked[:3])
+        precision = hits / predicted[name] if predicted[name] else 0.0
+        recall = hits / len(own) if own else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        scores.append(
+            CharacterScore(
+                name,
+                used_refs[name],
+                len(own),
+                hits / len(own) if own else 0.0,
+                top3 / len(own) if own else 0.0,
+                precision,
+                recall,
+                f1,
+            )
+        )
+    total = len(outcomes) or 1
+    confusions = Counter((truth, ranked[0]) for truth, ranked in outcomes if ranked and ranked[0] != truth)
+    count = len(scores)
+    return EvalReport(
+        characters=count,
+        queries=len(outcomes),
+        refs=refs_per_character,
+        top1=sum(1 for truth, ranked in outcomes if ranked[:1] == [truth]) / total,
+        top3=sum(1 for truth, ranked in outcomes if truth in ranked[:3]) / total,
+        macro_precision=sum(score.precision for score in scores) / count,
+        macro_recall=sum(score.recall for score in scores) / count,
+        macro_f1=sum(score.f1 for score in scores) / count,
+        per_character=tuple(scores),
+        confusions=tuple((truth, guess, n) for (truth, guess), n in confusions.most_common(10)),
+        skipped=tuple(skipped),
+        seconds=seconds,
+    )

@@ -1,0 +1,1 @@
+"""Recognition services shared by the CLI and the Discord cogs: identify, whynot, enrollment."""

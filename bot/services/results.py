@@ -1,0 +1,95 @@
+"""What the services return: frozen dataclasses of plain values, rendered by the CLI and the cogs alike."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from bot.analysis import Box
+from bot.store.records import CharacterRecord, ReferenceRecord
+
+
+@dataclass(frozen=True)
+class Match:
+    """One candidate character for a region; `source` says whether the gallery or the model named it."""
+
+    character_id: int | None
+    character: str
+    series: str | None
+    distance: float
+    confidence: float
+    source: Literal["gallery", "model"] = "gallery"
+
+
+@dataclass(frozen=True)
+class RegionResult:
+    """The matches of one region (a face, or the whole picture when `box` is None)."""
+
+    box: Box | None
+    matches: tuple[Match, ...]
+    unknown: bool
+
+
+@dataclass(frozen=True)
+class IdentifyResult:
+    """Who is in the picture, region by region, plus facts about the picture worth telling."""
+
+    regions: tuple[RegionResult, ...]
+    tagger: str = ""
+    rating: str | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One tag's value in the image and in the character's profile; weight > 0 speaks for the character."""
+
+    tag: str
+    image: float
+    character: float
+    weight: float
+
+
+@dataclass(frozen=True)
+class WhyNotResult:
+    """Why a picture was (or was not) matched to a character: its rank, distance and the tag evidence."""
+
+    character: str
+    character_id: int
+    rank: int
+    candidates: int
+    distance: float
+    confidence: float
+    best_match: str
+    best_distance: float
+    evidence: tuple[Evidence, ...]
+    box: Box | None = None
+
+    @property
+    def supporting(self) -> tuple[Evidence, ...]:
+        """Evidence for the character, strongest first."""
+        return tuple(sorted((e for e in self.evidence if e.weight > 0), key=lambda e: -e.weight))
+
+    @property
+    def opposing(self) -> tuple[Evidence, ...]:
+        """Evidence against the character, strongest first."""
+        return tuple(sorted((e for e in self.evidence if e.weight < 0), key=lambda e: e.weight))
+
+
+@dataclass(frozen=True)
+class EnrollmentResult:
+    """A reference that was stored (pending or approved) and the character it belongs to."""
+
+    character: CharacterRecord
+    reference: ReferenceRecord
+    created_character: bool = False
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    """What a bulk import did, for the closing line of `waifu-bot import`."""
+
+    characters: int
+    imported: int
+    duplicates: tuple[str, ...]
+    rejected: tuple[str, ...]

@@ -1,0 +1,74 @@
+"""`whynot`: why a picture is (or is not) a given character, as signed tag evidence a person can check."""
+
+from __future__ import annotations
+
+from bot.analysis import Analyzer, ImageAnalysis, InferenceJob
+from bot.errors import NotFound
+from bot.gallery import Gallery, TagEvidence
+from bot.services.identify import check_same_tagger
+from bot.services.naming import resolve_character
+from bot.services.results import Evidence, WhyNotResult
+from bot.store.records import CharacterRecord
+
+
+class WhyNotService:
+    """Explains the ranking of one named character against a picture."""
+
+    def __init__(self, store, analyzer: Analyzer, gallery: Gallery, *, evidence_per_side: int = 6) -> None:
+        self.store = store
+        self.analyzer = analyzer
+        self.gallery = gallery
+        self.evidence_per_side = evidence_per_side
+
+    async def whynot(self, image: bytes, character_name: str, *, guild_id: int | None = None) -> WhyNotResult:
+        """Resolve the name first (a typo should not cost an inference), then analyse and explain."""
+        character = await resolve_character(self.store, character_name, guild_id=guild_id)
+        self._require_references(character, guild_id)
+        analysis = await self.analyzer.analyze(InferenceJob(image=image))
+        return self.explain(analysis, character, guild_id=guild_id)
+
+    def explain(
+        self, analysis: ImageAnalysis, character: CharacterRecord, *, guild_id: int | None = None
+    ) -> WhyNotResult:
+        """The evidence for the region where the character ranks best (the whole picture when no faces)."""
+        check_same_tagger(analysis, self.gallery)
+        self._require_references(character, guild_id)
+        best: WhyNotResult | None = None
+        for region in analysis.regions:
+            ranking = self.gallery.rank(region.tag_probs, guild_id=guild_id)
+            rank = ranking.position_of(character.id)
+            if rank is None:
+                continue
+            own = ranking.candidates[rank - 1]
+            leader = ranking.candidates[0]
+            evidence = self._strongest(self.gallery.evidence(region.tag_probs, character.id, guild_id=guild_id))
+            result = WhyNotResult(
+                character=character.name,
+                character_id=character.id,
+                rank=rank,
+                candidates=len(ranking.candidates),
+                distance=own.distance,
+                confidence=own.confidence,
+                best_match=leader.character.name,
+                best_distance=leader.distance,
+                evidence=evidence,
+                box=region.box,
+            )
+            if best is None or (result.rank, result.distance) < (best.rank, best.distance):
+                best = result
+        if best is None:
+            raise NotFound(f"{character.name} has no approved references here yet, so there is nothing to compare.")
+        return best
+
+    def _strongest(self, evidence: list[TagEvidence]) -> tuple[Evidence, ...]:
+        """The strongest tags for and the strongest against (so neither side hides the other), by |weight|."""
+        supporting = [item for item in evidence if item.weight > 0][: self.evidence_per_side]
+        opposing = [item for item in evidence if item.weight < 0][: self.evidence_per_side]
+        chosen = sorted(supporting + opposing, key=lambda item: -abs(item.weight))
+        return tuple(Evidence(item.tag, item.image, item.character, item.weight) for item in chosen)
+
+    def _require_references(self, character: CharacterRecord, guild_id: int | None) -> None:
+        if not self.gallery.has_character(character.id, guild_id=guild_id):
+            raise NotFound(
+                f"{character.name} has no approved references here yet; enroll a few pictures of them first."
+            )

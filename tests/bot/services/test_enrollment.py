@@ -1,0 +1,108 @@
+"""Enrollment: duplicates refused with the reason, pending -> approve updates the gallery at once, removal."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.app import Services
+from bot.errors import DuplicateReference, NotFound, RateLimited
+from bot.store.records import ReferenceStatus
+from tests.bot.services.conftest import picture
+from tests.drawing import BLONDE, BLUE_HAIR, draw_character, encode
+
+
+async def test_operator_enrollment_is_approved_and_searchable_at_once(services: Services) -> None:
+    result = await services.enrollment.enroll_approved("Alice", picture(BLONDE, 1), series="Wonderland")
+    assert result.created_character
+    assert result.reference.status is ReferenceStatus.APPROVED
+    assert services.gallery.reference_count(result.character.id) == 1
+    stored = services.images.read(result.reference.image_path)
+    assert stored == picture(BLONDE, 1)
+    identified = await services.identify.identify(picture(BLONDE, 2))
+    assert identified.regions[0].matches[0].series == "Wonderland"
+
+
+async def test_the_same_picture_again_is_refused_naming_the_first(services: Services) -> None:
+    first = await services.enrollment.enroll_approved("Alice", picture(BLONDE, 1))
+    recompressed = encode(draw_character(BLONDE, seed=1).resize((300, 300)), "JPEG", quality=70)
+    with pytest.raises(DuplicateReference) as caught:
+        await services.enrollment.enroll_approved("Someone Else", recompressed)
+    assert caught.value.reference_id == first.reference.id
+    assert caught.value.character == "Alice"
+    assert "Alice" in caught.value.user_message
+    assert await services.store.find_character("Someone Else") is None
+    assert len(services.gallery) == 1
+
+
+async def test_a_recoloured_copy_of_the_layout_is_not_a_duplicate(services: Services) -> None:
+    await services.enrollment.enroll_approved("Alice", picture(BLONDE, 1))
+    other = await services.enrollment.enroll_approved("Bea", picture(BLUE_HAIR, 1))
+    assert other.reference.status is ReferenceStatus.APPROVED
+
+
+async def test_pending_submission_is_kept_but_not_used_until_approved(services: Services) -> None:
+    await services.enrollment.enroll_approved("Alice", picture(BLONDE, 1))
+    submitted = await services.enrollment.submit("Bea", picture(BLUE_HAIR, 1), guild_id=7, user_id=42)
+    assert submitted.reference.status is ReferenceStatus.PENDING
+    assert submitted.character.guild_id == 7
+    assert services.images.read(submitted.reference.image_path) == picture(BLUE_HAIR, 1)
+    assert (await services.store.next_pending(guild_id=7)).id == submitted.reference.id
+
+    query = picture(BLUE_HAIR, seed=20)
+    before = await services.identify.identify(query, guild_id=7)
+    assert [m.character for m in before.regions[0].matches] == ["Alice"]
+
+    approved = await services.enrollment.approve(submitted.reference.id, reviewer_id=1)
+    assert approved.status is ReferenceStatus.APPROVED
+    after = await services.identify.identify(query, guild_id=7)
+    assert after.regions[0].matches[0].character == "Bea"
+    elsewhere = await services.identify.identify(query, guild_id=8)
+    assert [m.character for m in elsewhere.regions[0].matches] == ["Alice"]
+
+
+async def test_a_pending_submission_blocks_its_duplicate_and_a_rejected_one_does_not(services: Services) -> None:
+    first = await services.enrollment.submit("Bea", picture(BLUE_HAIR, 1), guild_id=7, user_id=42)
+    with pytest.raises(DuplicateReference):
+        await services.enrollment.submit("Bea", picture(BLUE_HAIR, 1), guild_id=7, user_id=43)
+    rejected = await services.enrollment.reject(first.reference.id, reviewer_id=1)
+    assert rejected.status is ReferenceStatus.REJECTED
+    assert len(services.gallery) == 0
+    again = await services.enrollment.submit("Bea", picture(BLUE_HAIR, 1), guild_id=7, user_id=43)
+    assert again.reference.status is ReferenceStatus.PENDING
+
+
+async def test_reviewing_twice_is_refused(services: Services) -> None:
+    submitted = await services.enrollment.submit("Bea", picture(BLUE_HAIR, 1), guild_id=7, user_id=42)
+    await services.enrollment.approve(submitted.reference.id, reviewer_id=1)
+    with pytest.raises(NotFound):
+        await services.enrollment.reject(submitted.reference.id, reviewer_id=1)
+
+
+async def test_removing_a_reference_and_a_character_updates_the_gallery_and_files(services: Services) -> None:
+    one = await services.enrollment.enroll_approved("Alice", picture(BLONDE, 1))
+    two = await services.enrollment.enroll_approved("Alice", picture(BLONDE, 2))
+    await services.enrollment.enroll_approved("Bea", picture(BLUE_HAIR, 1))
+    await services.enrollment.remove_reference(one.reference.id)
+    assert services.gallery.reference_count(one.character.id) == 1
+    assert not services.images.path(one.reference.image_path).exists()
+    await services.enrollment.remove_character(two.character.id)
+    assert services.gallery.reference_count(two.character.id) == 0
+    assert not services.images.path(two.reference.image_path).exists()
+    result = await services.identify.identify(picture(BLONDE, 3))
+    assert [m.character for m in result.regions[0].matches] == ["Bea"]
+    with pytest.raises(NotFound):
+        await services.enrollment.remove_reference(one.reference.id)
+
+
+async def test_submissions_are_rate_limited_per_user(services: Services) -> None:
+    services.enrollment.submissions_per_hour = 2
+    await services.enrollment.submit("Alice", picture(BLONDE, 1), guild_id=7, user_id=42)
+    await services.enrollment.submit("Alice", picture(BLONDE, 2), guild_id=7, user_id=42)
+    with pytest.raises(RateLimited) as caught:
+        await services.enrollment.submit("Alice", picture(BLONDE, 3), guild_id=7, user_id=42)
+    assert 3500 <= caught.value.retry_after <= 3600
+    await services.enrollment.submit("Alice", picture(BLONDE, 3), guild_id=7, user_id=43)
+    later = datetime.now(UTC) + timedelta(hours=1, seconds=5)
+    await services.enrollment.check_rate_limit(42, now=later)

@@ -1,0 +1,118 @@
+"""The engine: tagger resolution, analysis of real encoded pictures, ratings, and the threaded analyzer."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+import imagehash
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper
+from PIL import Image
+
+from bot.analysis import InferenceJob
+from bot.config import Settings
+from bot.engine import LocalAnalyzer, create_engine, read_tagger_tags, resolve_tagger_dir
+from models.errors import ImageRejected, ModelUnavailable
+from models.intake import load_image
+from tests.drawing import BLONDE, draw_character, encode
+
+
+def write_channel_mean_tagger(directory: Path) -> Path:
+    """A WD-format tagger whose outputs are the mean B, G, R of the input / 255 (ratings, then a general tag)."""
+    directory.mkdir(parents=True)
+    node_mean = helper.make_node("ReduceMean", ["input"], ["mean"], axes=[1, 2], keepdims=0)
+    node_scale = helper.make_node("Div", ["mean", "scale"], ["probs"])
+    graph = helper.make_graph(
+        [node_mean, node_scale],
+        "channel_means",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 8, 8, 3])],
+        [helper.make_tensor_value_info("probs", TensorProto.FLOAT, ["batch", 3])],
+        [helper.make_tensor("scale", TensorProto.FLOAT, [], [255.0])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.save(model, str(directory / "model.onnx"))
+    with (directory / "selected_tags.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["tag_id", "name", "category", "count"])
+        writer.writerows([[0, "general", 9, 1], [1, "explicit", 9, 1], [2, "red_hair", 0, 1]])
+    return directory
+
+
+def test_palette_analysis_of_an_encoded_drawing(settings: Settings) -> None:
+    engine = create_engine(settings)
+    data = encode(draw_character(BLONDE, seed=3), "JPEG", quality=90)
+    analysis = engine.analyze(InferenceJob(image=data))
+    identity, tags = read_tagger_tags(settings)
+    assert analysis.tagger == identity == engine.tagger_identity == "palette@" + identity.split("@")[1]
+    assert analysis.whole.tag_probs.shape == (len(tags),)
+    assert analysis.whole.tag_probs.dtype == np.float32
+    assert analysis.whole.box is None and analysis.faces == ()
+    assert (analysis.width, analysis.height) == (320, 320)
+    assert analysis.phash == str(imagehash.phash(load_image(data).image))
+    assert analysis.rating is None  # the palette tagger has no rating tags
+    assert analysis.notes == ()
+
+
+def test_animated_pictures_say_which_frame_was_used(settings: Settings) -> None:
+    frames = [draw_character(BLONDE, seed=seed) for seed in range(3)]
+    buffer = encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100)
+    analysis = create_engine(settings).analyze(InferenceJob(image=buffer))
+    assert analysis.frame_count == 3
+    assert analysis.notes == ("animated image: used the first of 3 frames",)
+
+
+def test_bad_bytes_are_rejected(settings: Settings) -> None:
+    with pytest.raises(ImageRejected):
+        create_engine(settings).analyze(InferenceJob(image=b"GIF89a-but-nothing-else"))
+
+
+def test_a_wd_folder_is_loaded_and_its_rating_reported(settings: Settings, tmp_path: Path) -> None:
+    folder = write_channel_mean_tagger(tmp_path / "means")
+    wd_settings = settings.model_copy(update={"tagger": str(folder)})
+    location = resolve_tagger_dir(wd_settings)
+    assert location.name == "means" and location.directory == folder.resolve()
+    engine = create_engine(wd_settings)
+    green = encode(Image.new("RGB", (16, 16), (0, 255, 0)))
+    blue = encode(Image.new("RGB", (16, 16), (0, 0, 255)))
+    # BGR input: column 0 reads blue, column 1 green.
+    assert engine.analyze(InferenceJob(image=green)).rating == "explicit"
+    assert engine.analyze(InferenceJob(image=blue)).rating == "general"
+    assert engine.tagger_identity == location.identity != "palette@1"
+
+
+def test_two_different_models_in_same_named_folders_have_different_identities(
+    settings: Settings, tmp_path: Path
+) -> None:
+    first = write_channel_mean_tagger(tmp_path / "a" / "tagger")
+    second = tmp_path / "b" / "tagger"
+    shutil.copytree(resolve_tagger_dir(settings).directory, second)
+    identities = {resolve_tagger_dir(settings.model_copy(update={"tagger": str(p)})).identity for p in (first, second)}
+    assert len(identities) == 2
+
+
+def test_unknown_tagger_names_the_command_that_fetches_it(settings: Settings) -> None:
+    with pytest.raises(ModelUnavailable) as caught:
+        resolve_tagger_dir(settings.model_copy(update={"tagger": "wd-swinv2-tagger-v3"}))
+    assert "waifu-bot models pull wd-swinv2-tagger-v3" in caught.value.user_message
+
+
+def test_a_folder_without_model_files_is_refused(settings: Settings, tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ModelUnavailable, match="WD-format"):
+        resolve_tagger_dir(settings.model_copy(update={"tagger": str(tmp_path / "empty")}))
+
+
+async def test_local_analyzer_gives_the_engine_result(settings: Settings) -> None:
+    engine = create_engine(settings)
+    analyzer = LocalAnalyzer(engine)
+    data = encode(draw_character(BLONDE, seed=4))
+    threaded = await analyzer.analyze(InferenceJob(image=data))
+    direct = engine.analyze(InferenceJob(image=data))
+    np.testing.assert_array_equal(threaded.whole.tag_probs, direct.whole.tag_probs)
+    assert threaded.phash == direct.phash
+    await analyzer.close()

@@ -1,0 +1,84 @@
+"""The eval protocol on drawn characters (exact expectations) and, when present, on the real datasets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings
+from bot.evaluation import evaluate, list_dataset, split_dataset
+from bot.store.repository import CharacterStore
+from models.errors import UserFacingError
+from tests.conftest import dataset_dir
+from tests.drawing import BLONDE, BLUE_HAIR, GREEN_HAIR, PINK_HAIR, draw_character
+
+DESIGNS = {"alice": BLONDE, "bea": BLUE_HAIR, "greta": GREEN_HAIR, "pia": PINK_HAIR}
+
+
+def drawn_dataset(root: Path, per_character: int = 5) -> Path:
+    for name, design in DESIGNS.items():
+        (root / name).mkdir(parents=True)
+        for seed in range(per_character):
+            draw_character(design, seed=seed + 10 * len(name)).save(root / name / f"{seed}.png")
+    return root
+
+
+def test_split_is_reproducible_and_disjoint(tmp_path: Path) -> None:
+    dataset = list_dataset(drawn_dataset(tmp_path / "set"))
+    refs, queries = split_dataset(dataset, refs=2, seed=3)
+    again, _ = split_dataset(dataset, refs=2, seed=3)
+    assert refs == again
+    for name, files in dataset.items():
+        assert len(refs[name]) == 2 and len(queries[name]) == 3
+        assert sorted(refs[name] + queries[name]) == files
+    other_seeds = [split_dataset(dataset, refs=2, seed=seed)[0] for seed in range(4, 10)]
+    assert any(choice != refs for choice in other_seeds)
+
+
+def test_split_refuses_too_few_pictures(tmp_path: Path) -> None:
+    dataset = list_dataset(drawn_dataset(tmp_path / "set", per_character=2))
+    with pytest.raises(UserFacingError, match="--refs"):
+        split_dataset(dataset, refs=2, seed=0)
+
+
+def test_list_dataset_refuses_a_folder_without_character_folders(tmp_path: Path) -> None:
+    with pytest.raises(UserFacingError, match="no such folder"):
+        list_dataset(tmp_path / "missing")
+    (tmp_path / "flat").mkdir()
+    (tmp_path / "flat" / "a.png").write_bytes(b"x")
+    with pytest.raises(UserFacingError, match="sub-folder"):
+        list_dataset(tmp_path / "flat")
+
+
+async def test_drawn_characters_are_all_recognised_in_a_temporary_gallery(settings: Settings, tmp_path: Path) -> None:
+    root = drawn_dataset(tmp_path / "set")
+    (root / "alice" / "broken.png").write_bytes(b"not a picture at all")
+    report = await evaluate(root, settings, refs=2, seed=0)
+    broken_is_reference = root / "alice" / "broken.png" in split_dataset(list_dataset(root), refs=2, seed=0)[0]["alice"]
+    assert report.characters == 4
+    assert report.refs == 2
+    # Alice has 6 files; the broken one is skipped wherever the split put it.
+    assert report.queries == (13 if broken_is_reference else 12)
+    assert report.top1 == 1.0 and report.top3 == 1.0 and report.macro_f1 == 1.0
+    assert report.confusions == ()
+    assert any("broken.png" in line for line in report.skipped)
+    scores = {score.name: score for score in report.per_character}
+    assert scores["alice"].refs == (1 if broken_is_reference else 2)
+    assert scores["bea"].refs == 2 and scores["bea"].queries == 3
+    payload = report.to_json()
+    assert list(payload) == ["characters", "queries", "refs", "top1", "top3", "macro_f1", "per_character", "confusions"]
+    # The user's own database was never written.
+    store = await CharacterStore.open(settings.resolved_database_url())
+    try:
+        assert await store.list_characters() == []
+    finally:
+        await store.close()
+
+
+@pytest.mark.dataset
+async def test_simpsons_reaches_the_issue_bar(settings: Settings) -> None:
+    report = await evaluate(dataset_dir("simpsons-classification"), settings, refs=10, seed=0)
+    assert report.characters == 5
+    assert report.top1 >= 0.55
+    assert report.top3 >= 0.90

@@ -1,0 +1,201 @@
+"""`waifu-bot` end to end through `main([...])`: JSON shapes key by key, tables, and exit code 2 on bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.cli.main import main
+from tests.drawing import BLONDE, BLUE_HAIR, PINK_HAIR, draw_character, encode
+
+DESIGNS = {"alice": BLONDE, "bea": BLUE_HAIR, "pia": PINK_HAIR}
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for variable in ("WAIFU_DATABASE_URL", "WAIFU_TAGGER", "WAIFU_DATA_DIR"):
+        monkeypatch.delenv(variable, raising=False)
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def pictures(tmp_path: Path) -> Path:
+    """A folder of character sub-folders (4 pictures each) plus query pictures beside it."""
+    root = tmp_path / "pictures"
+    for name, design in DESIGNS.items():
+        (root / name).mkdir(parents=True)
+        for seed in range(4):
+            draw_character(design, seed=seed + 10 * len(name)).save(root / name / f"{seed}.png")
+        draw_character(design, seed=99).save(tmp_path / f"query-{name}.png")
+    return root
+
+
+def run(capsys: pytest.CaptureFixture[str], data_dir: Path, *args: str) -> tuple[int, str, str]:
+    code = main(["--data-dir", str(data_dir), *args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def assert_bad_input(result: tuple[int, str, str], *fragments: str) -> None:
+    code, out, err = result
+    assert code == 2
+    assert out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def test_import_then_identify_json(capsys, data_dir: Path, pictures: Path) -> None:
+    code, out, _ = run(capsys, data_dir, "import", str(pictures))
+    assert code == 0
+    assert "imported 12 reference(s) of 3 character(s)" in out
+
+    query = pictures.parent / "query-bea.png"
+    code, out, _ = run(capsys, data_dir, "identify", str(query), "--top", "2", "--json")
+    assert code == 0
+    payload = json.loads(out)
+    assert list(payload) == ["image", "results"]
+    assert payload["image"] == str(query)
+    (region,) = payload["results"]
+    assert list(region) == ["box", "matches", "unknown"]
+    assert region["box"] is None
+    assert region["unknown"] is False
+    assert len(region["matches"]) == 2
+    for match in region["matches"]:
+        assert list(match) == ["character", "series", "distance", "confidence"]
+        assert isinstance(match["distance"], float) and 0.0 <= match["confidence"] <= 1.0
+    assert region["matches"][0]["character"] == "bea"
+
+
+def test_identify_several_images_prints_json_lines_and_tables(capsys, data_dir: Path, pictures: Path) -> None:
+    run(capsys, data_dir, "import", str(pictures))
+    queries = [str(pictures.parent / f"query-{name}.png") for name in DESIGNS]
+    code, out, _ = run(capsys, data_dir, "identify", *queries, "--json")
+    assert code == 0
+    best = [json.loads(line)["results"][0]["matches"][0]["character"] for line in out.splitlines()]
+    assert best == list(DESIGNS)
+    code, out, _ = run(capsys, data_dir, "identify", queries[0])
+    assert code == 0
+    assert "character" in out and "confidence" in out and "best match: alice" in out
+
+
+def test_whynot_json_and_table(capsys, data_dir: Path, pictures: Path) -> None:
+    run(capsys, data_dir, "import", str(pictures))
+    query = str(pictures.parent / "query-alice.png")
+    code, out, _ = run(capsys, data_dir, "whynot", query, "bea", "--json")
+    assert code == 0
+    payload = json.loads(out)
+    assert list(payload) == ["character", "rank", "distance", "best_match", "evidence"]
+    assert payload["character"] == "bea"
+    assert payload["rank"] > 1
+    assert payload["best_match"] == "alice"
+    assert payload["evidence"]
+    for item in payload["evidence"]:
+        assert list(item) == ["tag", "image", "character", "weight"]
+    assert min(item["weight"] for item in payload["evidence"]) < 0
+    code, out, _ = run(capsys, data_dir, "whynot", query, "bea")
+    assert code == 0
+    assert "best match: alice" in out and "against" in out
+
+
+def test_enroll_with_series_and_alias_then_characters(capsys, data_dir: Path, tmp_path: Path) -> None:
+    images = []
+    for seed in (1, 2):
+        path = tmp_path / f"alice-{seed}.png"
+        draw_character(BLONDE, seed=seed).save(path)
+        images.append(str(path))
+    code, out, _ = run(capsys, data_dir, "enroll", "Alice", *images, "--series", "Wonderland", "--alias", "アリス")
+    assert code == 0
+    assert "enrolled 2 reference(s) of Alice (new character)" in out
+    code, out, _ = run(capsys, data_dir, "characters", "--json")
+    assert code == 0
+    (character,) = json.loads(out)["characters"]
+    assert character["name"] == "Alice"
+    assert character["series"] == "Wonderland"
+    assert character["aliases"] == ["アリス"]
+    assert character["references"] == 2
+    code, out, _ = run(capsys, data_dir, "characters")
+    assert "Alice" in out and "Wonderland" in out
+
+
+def test_enroll_refuses_a_duplicate_and_writes_nothing(capsys, data_dir: Path, tmp_path: Path) -> None:
+    first = tmp_path / "a.png"
+    draw_character(BLONDE, seed=1).save(first)
+    copy = tmp_path / "a-copy.jpg"
+    copy.write_bytes(encode(draw_character(BLONDE, seed=1), "JPEG", quality=85))
+    assert_bad_input(run(capsys, data_dir, "enroll", "Alice", str(first), str(copy)), "near-duplicate")
+    code, out, _ = run(capsys, data_dir, "characters", "--json")
+    assert code == 0
+    assert json.loads(out) == {"characters": []}
+
+
+def test_global_options_work_after_the_command_and_from_the_environment(
+    capsys, data_dir: Path, pictures: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WAIFU_DATA_DIR", str(data_dir))
+    assert main(["import", str(pictures / "bea"), "--tagger", "palette"]) == 2  # no sub-folders: bad input
+    capsys.readouterr()
+    assert main(["import", str(pictures), "--tagger", "palette"]) == 0
+    assert main(["characters", "--json"]) == 0
+    out = capsys.readouterr().out.splitlines()[-1]
+    assert [c["name"] for c in json.loads(out)["characters"]] == list(DESIGNS)
+    assert (data_dir / "waifu.sqlite3").is_file()
+
+
+def test_eval_json_shape(capsys, data_dir: Path, pictures: Path) -> None:
+    code, out, _ = run(capsys, data_dir, "eval", str(pictures), "--refs", "2", "--seed", "1", "--json")
+    assert code == 0
+    payload = json.loads(out)
+    assert list(payload) == ["characters", "queries", "refs", "top1", "top3", "macro_f1", "per_character", "confusions"]
+    assert payload["characters"] == 3 and payload["queries"] == 6 and payload["refs"] == 2
+    assert set(payload["per_character"]) == set(DESIGNS)
+    assert set(payload["per_character"]["bea"]) == {"refs", "queries", "top1", "top3", "precision", "recall", "f1"}
+    assert payload["top1"] == 1.0 and payload["confusions"] == []
+    code, out, _ = run(capsys, data_dir, "eval", str(pictures), "--refs", "2")
+    assert "top-1 1.000" in out and "macro F1" in out and "bea" in out
+    assert not (data_dir / "waifu.sqlite3").exists()  # eval never touches the user's database
+
+
+def test_db_upgrade_and_downgrade(capsys, data_dir: Path) -> None:
+    code, out, _ = run(capsys, data_dir, "db", "upgrade")
+    assert code == 0 and "schema revision" in out
+    code, out, _ = run(capsys, data_dir, "db", "downgrade", "base")
+    assert code == 0 and "revision base" in out
+    assert_bad_input(run(capsys, data_dir, "db", "downgrade", "no-such-revision"), "no-such-revision")
+
+
+def test_non_image_file_is_one_line_and_exit_2(capsys, data_dir: Path, tmp_path: Path) -> None:
+    text = tmp_path / "notes.png"
+    text.write_text("just some text")
+    assert_bad_input(run(capsys, data_dir, "identify", str(text)), str(text))
+
+
+def test_missing_file_is_one_line_and_exit_2(capsys, data_dir: Path, tmp_path: Path) -> None:
+    missing = tmp_path / "nope.png"
+    assert_bad_input(run(capsys, data_dir, "identify", str(missing)), str(missing), "no such file")
+    assert_bad_input(run(capsys, data_dir, "whynot", str(missing), "alice"), "no such file")
+    assert not (data_dir / "waifu.sqlite3").exists()
+
+
+def test_unknown_character_suggests_names(capsys, data_dir: Path, pictures: Path) -> None:
+    run(capsys, data_dir, "import", str(pictures))
+    query = str(pictures.parent / "query-alice.png")
+    assert_bad_input(run(capsys, data_dir, "whynot", query, "alicia"), "'alicia'", "Did you mean 'alice'")
+
+
+def test_bad_arguments_and_unknown_tagger_are_one_line(capsys, data_dir: Path, tmp_path: Path) -> None:
+    assert_bad_input(run(capsys, data_dir, "identify"), "IMAGE")
+    assert_bad_input(run(capsys, data_dir, "identify", "x.png", "--top", "0"), "--top")
+    assert_bad_input(run(capsys, data_dir, "frobnicate"), "frobnicate")
+    picture = tmp_path / "p.png"
+    draw_character(BLONDE, seed=1).save(picture)
+    assert_bad_input(run(capsys, data_dir, "--tagger", "wd-vit-tagger-v3", "identify", str(picture)), "models pull")
+
+
+def test_help_exits_zero(capsys) -> None:
+    assert main(["--help"]) == 0
+    assert "identify" in capsys.readouterr().out
