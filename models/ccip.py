@@ -1,0 +1,176 @@
+"""CCIP character embeddings: one vector per picture, and the model's own learned difference between two.
+
+The feature model turns a picture into a 768-d vector; the tiny metrics model turns a stack of
+vectors into their pairwise differences, and `metrics.json` ships the calibrated same-character
+threshold (about 0.178 for ccip-caformer-24-randaug-pruned). Tensor names come from the sessions.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+from PIL import Image
+
+from models.errors import ModelUnavailable
+from models.preprocess import flatten_on_white
+from models.sessions import SessionConfig, create_session
+
+log = logging.getLogger(__name__)
+
+FEATURE_FILE = "model_feat.onnx"
+METRICS_MODEL_FILE = "model_metrics.onnx"
+METRICS_FILE = "metrics.json"
+DEFAULT_INPUT_SIZE = 384
+CLIP_MEAN = np.asarray([0.48145466, 0.4578275, 0.40821073], dtype=np.float32)
+CLIP_STD = np.asarray([0.26862954, 0.26130258, 0.27577711], dtype=np.float32)
+DIFFERENCE_CHUNK = 255
+"""References compared per metrics run; the metrics model is pairwise, so cost grows with chunk squared."""
+
+
+def prepare_ccip_input(image: Image.Image, size: int = DEFAULT_INPUT_SIZE) -> np.ndarray:
+    """One CCIP input: [3, size, size] float32, RGB, BILINEAR-stretched (no pad), /255, CLIP mean/std."""
+    rgb = flatten_on_white(image)
+    if rgb.size != (size, size):
+        rgb = rgb.resize((size, size), Image.Resampling.BILINEAR)
+    pixels = np.asarray(rgb, dtype=np.float32) / np.float32(255.0)
+    normalised = (pixels - CLIP_MEAN) / CLIP_STD
+    return np.ascontiguousarray(normalised.transpose(2, 0, 1), dtype=np.float32)
+
+
+class CcipEmbedder:
+    """A loaded CCIP model pair: embeddings in, the model's calibrated differences out."""
+
+    def __init__(
+        self,
+        feature_session: ort.InferenceSession,
+        metrics_session: ort.InferenceSession,
+        threshold: float,
+        *,
+        name: str,
+        version: str,
+    ) -> None:
+        self.name = name
+        self.version = version
+        self.threshold = float(threshold)
+        self._feature_session = feature_session
+        self._metrics_session = metrics_session
+        feature_input = feature_session.get_inputs()[0]
+        self._feature_input = feature_input.name
+        self._feature_output = feature_session.get_outputs()[0].name
+        self.input_size = _square_nchw_size(feature_input.shape, name)
+        batch = feature_input.shape[0]
+        self._fixed_batch = batch if isinstance(batch, int) else None
+        self._metrics_input = metrics_session.get_inputs()[0].name
+        self._metrics_output = metrics_session.get_outputs()[0].name
+
+    @property
+    def identity(self) -> str:
+        """`name@version`: embeddings of different identities must never be compared."""
+        return f"{self.name}@{self.version}"
+
+    def embed(self, image: Image.Image) -> np.ndarray:
+        """The character embedding of one picture, float32 [d]."""
+        return self.embed_batch([image])[0]
+
+    def embed_batch(self, images: Sequence[Image.Image]) -> np.ndarray:
+        """Embeddings of several pictures, float32 [N, d]."""
+        if not images:
+            raise ValueError("embed_batch needs at least one image")
+        batch = np.stack([prepare_ccip_input(image, self.input_size) for image in images])
+        if self._fixed_batch is not None and self._fixed_batch != len(images):
+            return np.concatenate([self._run_features(batch[i : i + 1]) for i in range(len(images))])
+        return self._run_features(batch)
+
+    def differences(self, features: np.ndarray) -> np.ndarray:
+        """Pairwise differences of a stack of embeddings, [N, N], as the metrics model computes them."""
+        stack = np.ascontiguousarray(np.asarray(features, dtype=np.float32))
+        if stack.ndim != 2 or len(stack) == 0:
+            raise ValueError(f"differences needs a non-empty [N, d] stack, got shape {stack.shape}")
+        (output,) = self._metrics_session.run([self._metrics_output], {self._metrics_input: stack})
+        return np.asarray(output, dtype=np.float32).reshape(len(stack), len(stack))
+
+    def difference(self, first: np.ndarray, second: np.ndarray) -> float:
+        """The difference between two embeddings; at or below `threshold` means the same character."""
+        return float(self.differences(np.stack([first, second]))[0, 1])
+
+    def differences_to(self, query: np.ndarray, references: np.ndarray) -> np.ndarray:
+        """Differences from one embedding to many, [M], in chunks so a large gallery stays cheap."""
+        references = np.asarray(references, dtype=np.float32)
+        if references.ndim != 2:
+            raise ValueError(f"references must be [M, d], got shape {references.shape}")
+        query_row = np.asarray(query, dtype=np.float32).reshape(1, -1)
+        parts = [
+            self.differences(np.concatenate([query_row, references[start : start + DIFFERENCE_CHUNK]]))[0, 1:]
+            for start in range(0, len(references), DIFFERENCE_CHUNK)
+        ]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
+
+    def is_same_character(self, difference: float) -> bool:
+        """The model's own calibrated decision for one difference value."""
+        return difference <= self.threshold
+
+    def _run_features(self, batch: np.ndarray) -> np.ndarray:
+        (output,) = self._feature_session.run([self._feature_output], {self._feature_input: batch})
+        return np.asarray(output, dtype=np.float32).reshape(len(batch), -1)
+
+
+def read_threshold(metrics_path: Path) -> float:
+    """The calibrated same-character threshold shipped beside the model in metrics.json."""
+    metrics_path = Path(metrics_path)
+    try:
+        threshold = float(json.loads(metrics_path.read_text(encoding="utf-8"))["threshold"])
+    except FileNotFoundError as error:
+        raise ModelUnavailable(
+            f"The CCIP thresholds file {metrics_path.name} is missing; fetch the model again.", detail=str(error)
+        ) from error
+    except (ValueError, KeyError, TypeError) as error:
+        raise ModelUnavailable(
+            f"The CCIP thresholds file {metrics_path.name} is damaged; fetch the model again.",
+            detail=f"{metrics_path}: {error!r}",
+        ) from error
+    if not np.isfinite(threshold):
+        raise ModelUnavailable(
+            f"The CCIP thresholds file {metrics_path.name} is damaged; fetch the model again.",
+            detail=f"{metrics_path}: threshold {threshold}",
+        )
+    return threshold
+
+
+def load_ccip_embedder(model_dir: Path, *, name: str, version: str, session_config: SessionConfig) -> CcipEmbedder:
+    """Load the feature model, the metrics model and the threshold from one CCIP folder."""
+    model_dir = Path(model_dir)
+    threshold = read_threshold(model_dir / METRICS_FILE)
+    feature_session = create_session(model_dir / FEATURE_FILE, session_config)
+    metrics_session = create_session(model_dir / METRICS_MODEL_FILE, session_config)
+    embedder = CcipEmbedder(feature_session, metrics_session, threshold, name=name, version=version)
+    log.info(
+        "loaded embedder %s from %s: input %d px, threshold %.4f",
+        embedder.identity,
+        model_dir,
+        embedder.input_size,
+        threshold,
+    )
+    return embedder
+
+
+def _square_nchw_size(shape: Sequence[object], name: str) -> int:
+    """The side of a [batch, 3, side, side] input; a dynamic side means the documented 384."""
+    if len(shape) != 4 or shape[1] != 3:
+        raise ModelUnavailable(
+            f"The embedder {name} does not have a CCIP input; fetch it again or choose another model.",
+            detail=f"feature input shape {list(shape)}, expected [batch, 3, size, size]",
+        )
+    height, width = shape[2], shape[3]
+    if isinstance(height, int) and isinstance(width, int):
+        if height != width:
+            raise ModelUnavailable(
+                f"The embedder {name} does not have a square CCIP input; fetch it again.",
+                detail=f"feature input shape {list(shape)}",
+            )
+        return height
+    return DEFAULT_INPUT_SIZE
