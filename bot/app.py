@@ -7,9 +7,11 @@ from dataclasses import dataclass
 
 from bot.analysis import Analyzer
 from bot.config import Settings
-from bot.engine import LocalAnalyzer, create_engine, read_tagger_tags
+from bot.engine import LocalAnalyzer, create_engine, read_tagger_tags, session_config
+from bot.fusion import open_embedding_metric
 from bot.gallery import Gallery
 from bot.reference_images import ReferenceImages
+from bot.services.characters import CharacterService
 from bot.services.enrollment import EnrollmentService
 from bot.services.identify import IdentifyService
 from bot.services.whynot import WhyNotService
@@ -29,6 +31,7 @@ class Services:
     identify: IdentifyService
     whynot: WhyNotService
     enrollment: EnrollmentService
+    characters: CharacterService
 
     async def close(self) -> None:
         """Release the analyzer (workers, sessions) and the database connections."""
@@ -42,11 +45,15 @@ async def open_services(settings: Settings, *, analyzer: Analyzer | None = None)
     """Open the store (migrating it), the analyzer (unless given, e.g. the pool) and load the gallery."""
     identity, tags = await asyncio.to_thread(read_tagger_tags, settings)
     vocabulary = select_vocabulary(tags, tagger=identity)
+    # The gallery compares embeddings with the small metrics model in this process, even when a pool embeds.
+    metric = await asyncio.to_thread(open_embedding_metric, settings, session_config(settings))
     store = await CharacterStore.open(settings.resolved_database_url())
     try:
         if analyzer is None:
             analyzer = LocalAnalyzer(await asyncio.to_thread(create_engine, settings))
-        gallery = await Gallery.load(store, vocabulary, unknown_distance=settings.recognition.unknown_distance)
+        gallery = await Gallery.load(
+            store, vocabulary, unknown_distance=settings.recognition.unknown_distance, metric=metric
+        )
     except BaseException:
         await store.close()
         raise
@@ -68,4 +75,5 @@ async def open_services(settings: Settings, *, analyzer: Analyzer | None = None)
             duplicate_hash_distance=recognition.duplicate_hash_distance,
             submissions_per_hour=settings.discord.submissions_per_hour,
         ),
+        characters=CharacterService(store, gallery),
     )

@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import imagehash
 import numpy as np
+from PIL import Image
 
-from bot.analysis import ImageAnalysis, InferenceJob, RegionAnalysis
+from bot.analysis import Box, ImageAnalysis, InferenceJob, RegionAnalysis
 from bot.config import Settings
+from models.ccip import CcipEmbedder
+from models.download import locate_named, open_detector, open_embedder
 from models.errors import ModelUnavailable
+from models.face_detector import FaceDetector, expand_box
 from models.intake import load_image
 from models.palette import PALETTE_NAME, PALETTE_VERSION, ensure_palette_tagger
+from models.registry import ModelKind, is_known
 from models.sessions import SessionConfig
 from models.tagger import MODEL_FILE, TAGS_FILE, TagCategory, Tagger, TagList, load_tagger, read_selected_tags
 
@@ -33,11 +39,19 @@ class TaggerLocation:
         return f"{self.name}@{self.version}"
 
 
+FACE_MARGIN = 0.25
+"""A face crop grows by this share of the box on each side, so hair and ears (who she is) stay in it."""
+
+
 def resolve_tagger_dir(settings: Settings) -> TaggerLocation:
-    """Map `settings.tagger` to a model directory: the built-in palette tagger or a WD-format folder."""
+    """Map `settings.tagger` to a model directory: the palette tagger, a hub model card, or a WD-format folder."""
     choice = settings.tagger.strip()
     if choice == PALETTE_NAME:
         return TaggerLocation(ensure_palette_tagger(settings.generated_model_dir), PALETTE_NAME, PALETTE_VERSION)
+    if is_known(choice):
+        # A card is found in the Hugging Face cache or not at all: never a silent switch to another model.
+        location = locate_named(choice, ModelKind.TAGGER, settings.model_cache_dir)
+        return TaggerLocation(location.directory, location.card.name, location.version)
     directory = Path(choice).expanduser()
     if directory.is_dir():
         if not (directory / MODEL_FILE).is_file() or not (directory / TAGS_FILE).is_file():
@@ -66,6 +80,13 @@ def read_tagger_tags(settings: Settings) -> tuple[str, TagList]:
     return location.identity, read_selected_tags(location.directory / TAGS_FILE)
 
 
+def embedder_identity(settings: Settings) -> str | None:
+    """The identity the configured embedder's vectors carry (None when CCIP is off), without loading it."""
+    if not settings.recognition.ccip:
+        return None
+    return locate_named(settings.recognition.embedder, ModelKind.EMBEDDER, settings.model_cache_dir).identity
+
+
 def session_config(settings: Settings) -> SessionConfig:
     """ONNX session options from the settings, threads split across pool workers."""
     return SessionConfig(
@@ -78,36 +99,87 @@ def session_config(settings: Settings) -> SessionConfig:
 class RecognitionEngine:
     """Owns the loaded models and the intake limits; synchronous, so it runs in a thread or a worker."""
 
-    def __init__(self, tagger: Tagger, *, max_pixels: int, max_bytes: int | None) -> None:
+    def __init__(
+        self,
+        tagger: Tagger,
+        *,
+        max_pixels: int,
+        max_bytes: int | None,
+        embedder: CcipEmbedder | None = None,
+        detector: FaceDetector | None = None,
+    ) -> None:
         self.tagger = tagger
+        self.embedder = embedder
+        self.detector = detector
         self.max_pixels = max_pixels
         self.max_bytes = max_bytes
         self._rating_columns = tagger.tags.indices(TagCategory.RATING)
 
     @property
     def tagger_identity(self) -> str:
-        """Identity of the vectors this engine produces."""
+        """Identity of the tag vectors this engine produces."""
         return self.tagger.identity
 
+    @property
+    def embedder_identity(self) -> str | None:
+        """Identity of the embeddings this engine produces, None without CCIP."""
+        return self.embedder.identity if self.embedder is not None else None
+
     def analyze(self, job: InferenceJob) -> ImageAnalysis:
-        """Decode within the limits, run the tagger, hash the picture; raises `ImageRejected` for bad input."""
+        """Decode within the limits, tag (and embed) the whole picture and each detected face, hash it."""
         loaded = load_image(job.image, max_pixels=self.max_pixels, max_bytes=self.max_bytes)
-        tag_probs = np.asarray(self.tagger.predict(loaded.image), dtype=np.float32)
+        picture = loaded.image
+        (whole,) = self._regions_of([picture], [None])
+        faces: tuple[RegionAnalysis, ...] = ()
+        if job.detect_faces and self.detector is not None:
+            faces = self._faces(picture)
         notes: list[str] = []
         if loaded.frame_count > 1:
             notes.append(f"animated image: used the first of {loaded.frame_count} frames")
-        width, height = loaded.image.size
+        width, height = picture.size
         return ImageAnalysis(
             tagger=self.tagger.identity,
-            embedder=None,
-            whole=RegionAnalysis(box=None, tag_probs=tag_probs),
+            embedder=self.embedder_identity,
+            whole=whole,
+            faces=faces,
             width=width,
             height=height,
             frame_count=loaded.frame_count,
-            phash=str(imagehash.phash(loaded.image)),
-            rating=self._rating(tag_probs),
+            phash=str(imagehash.phash(picture)),
+            rating=self._rating(whole.tag_probs),
             notes=tuple(notes),
         )
+
+    def _faces(self, picture: Image.Image) -> tuple[RegionAnalysis, ...]:
+        """Each detected face, analysed on its own crop (grown by FACE_MARGIN), reported with its detected box."""
+        detections = [
+            detection
+            for detection in self.detector.detect(picture)
+            if detection.box[2] > detection.box[0] and detection.box[3] > detection.box[1]
+        ]
+        if not detections:
+            return ()
+        crops = [picture.crop(expand_box(detection.box, picture.size, FACE_MARGIN)) for detection in detections]
+        regions = self._regions_of(crops, [detection.box for detection in detections])
+        return tuple(
+            RegionAnalysis(region.box, region.tag_probs, region.embedding, detection.score)
+            for region, detection in zip(regions, detections, strict=True)
+        )
+
+    def _regions_of(self, pictures: list[Image.Image], boxes: Sequence[Box | None]) -> list[RegionAnalysis]:
+        """Tag probabilities (and embeddings) of several pictures in one run of each model."""
+        tag_probs = np.asarray(self.tagger.predict_batch(pictures), dtype=np.float32)
+        embeddings = (
+            np.asarray(self.embedder.embed_batch(pictures), dtype=np.float32) if self.embedder is not None else None
+        )
+        return [
+            RegionAnalysis(
+                box=box,
+                tag_probs=tag_probs[index],
+                embedding=embeddings[index] if embeddings is not None else None,
+            )
+            for index, box in enumerate(boxes)
+        ]
 
     def _rating(self, tag_probs: np.ndarray) -> str | None:
         if self._rating_columns.size == 0:
@@ -119,10 +191,19 @@ class RecognitionEngine:
 def create_engine(settings: Settings) -> RecognitionEngine:
     """Build the engine a process needs from its settings (top-level so pool workers can call it)."""
     location = resolve_tagger_dir(settings)
-    tagger = load_tagger(
-        location.directory, name=location.name, version=location.version, session_config=session_config(settings)
+    config = session_config(settings)
+    tagger = load_tagger(location.directory, name=location.name, version=location.version, session_config=config)
+    recognition = settings.recognition
+    cache = settings.model_cache_dir
+    embedder = open_embedder(recognition.embedder, cache, config) if recognition.ccip else None
+    detector = open_detector(recognition.detector, cache, config) if recognition.face_detection else None
+    return RecognitionEngine(
+        tagger,
+        max_pixels=settings.images.max_pixels,
+        max_bytes=settings.images.max_bytes,
+        embedder=embedder,
+        detector=detector,
     )
-    return RecognitionEngine(tagger, max_pixels=settings.images.max_pixels, max_bytes=settings.images.max_bytes)
 
 
 class LocalAnalyzer:

@@ -21,6 +21,7 @@ from bot.config import Settings
 from bot.engine import LocalAnalyzer, create_engine
 from bot.errors import DuplicateReference
 from bot.services.batch import analyze_many
+from bot.services.identify import rank_region
 from bot.store.records import ReferenceStatus
 from models.errors import ImageRejected, UserFacingError
 
@@ -209,7 +210,7 @@ def _query(services, queries: dict[str, list[Path]], by_path: dict, skipped: lis
             if isinstance(analysis, ImageRejected):
                 skipped.append(f"query {path}: {analysis.user_message}")
                 continue
-            ranking = services.gallery.rank(analysis.whole.tag_probs)
+            ranking = rank_region(services.gallery, analysis.whole)
             outcomes.append((name, [candidate.character.name for candidate in ranking.candidates]))
     return outcomes
 

@@ -1,15 +1,21 @@
-"""The in-memory index of approved references of ONE tagger, ranked by distance to character profiles.
+"""The in-memory index of approved references of ONE tagger (and one embedder), ranked per character.
 
 Queries never touch the database: the store is read once at start, and every approve, enroll or
 remove updates the index at once. Only the character that changed gets its profile rebuilt.
+With an embedder (CCIP), characters are ranked by the mean of their best-k CCIP differences and the
+tag-profile distance breaks ties and explains; without one, by the tag-profile distance alone.
 """
 
 from __future__ import annotations
 
+import logging
+from collections import Counter
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 
+from bot.fusion import BEST_K, EmbeddingMetric, best_k_scores, difference_to_confidence
 from bot.profile import (
     DEFAULT_UNKNOWN_DISTANCE,
     CharacterProfile,
@@ -21,6 +27,10 @@ from bot.profile import (
 from bot.store.records import CharacterRecord, ReferenceRecord, ReferenceStatus
 from bot.vocabulary import Vocabulary
 
+log = logging.getLogger(__name__)
+
+Measure = Literal["tags", "embedding"]
+
 
 @dataclass(frozen=True)
 class RankedCharacter:
@@ -28,7 +38,10 @@ class RankedCharacter:
 
     character: CharacterRecord
     distance: float
+    """The ranking's measure: CCIP best-k difference when `Ranking.measure` is "embedding", else tag distance."""
     confidence: float
+    tag_distance: float | None = None
+    """The tag-profile distance (the tie-breaker and the explanation), whatever the measure."""
 
 
 @dataclass(frozen=True)
@@ -37,6 +50,7 @@ class Ranking:
 
     candidates: tuple[RankedCharacter, ...]
     unknown: bool
+    measure: Measure = "tags"
 
     def position_of(self, character_id: int) -> int | None:
         """1-based rank of a character, or None when it has no visible references."""
@@ -56,11 +70,19 @@ class TagEvidence:
     weight: float
 
 
+@dataclass(frozen=True, eq=False)
+class _Reference:
+    guild_id: int | None
+    tag_vector: np.ndarray
+    """The vocabulary dims of the reference's tag vector."""
+    embedding: np.ndarray | None
+
+
 @dataclass
 class _Entry:
     character: CharacterRecord
-    vectors: dict[int, tuple[int | None, np.ndarray]] = field(default_factory=dict)
-    """reference id -> (reference guild, vocabulary vector)."""
+    vectors: dict[int, _Reference] = field(default_factory=dict)
+    """reference id -> the reference's scope and vectors."""
     profiles: dict[int | None, CharacterProfile | None] = field(default_factory=dict)
     """Profile cache per querying guild (None: global references only)."""
 
@@ -71,30 +93,76 @@ def visible(owner_guild: int | None, guild_id: int | None) -> bool:
 
 
 class Gallery:
-    """Approved references of one tagger identity, grouped by character, with cached profiles."""
+    """Approved references of one tagger (and embedder) identity, grouped by character, with cached profiles."""
 
-    def __init__(self, vocabulary: Vocabulary, *, unknown_distance: float | None = None) -> None:
+    def __init__(
+        self,
+        vocabulary: Vocabulary,
+        *,
+        unknown_distance: float | None = None,
+        metric: EmbeddingMetric | None = None,
+        best_k: int = BEST_K,
+    ) -> None:
         self.vocabulary = vocabulary
         self.tagger = vocabulary.tagger
-        self.unknown_distance = DEFAULT_UNKNOWN_DISTANCE if unknown_distance is None else unknown_distance
+        self.metric = metric
+        self.embedder = metric.identity if metric is not None else None
+        self.best_k = best_k
+        # One override, read in the active measure: CCIP difference with an embedder, else tag distance.
+        if metric is None:
+            self.unknown_distance = DEFAULT_UNKNOWN_DISTANCE if unknown_distance is None else unknown_distance
+            self.unknown_difference: float | None = None
+        else:
+            self.unknown_distance = DEFAULT_UNKNOWN_DISTANCE
+            self.unknown_difference = metric.threshold if unknown_distance is None else unknown_distance
+        self.skipped = 0
+        """Approved references of other models left out by `load` (they wait for `waifu-bot reindex`)."""
         self._entries: dict[int, _Entry] = {}
+        self._matrix: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     @classmethod
-    async def load(cls, store, vocabulary: Vocabulary, *, unknown_distance: float | None = None) -> Gallery:
-        """Read every approved reference of this tagger from the store, in every scope."""
-        gallery = cls(vocabulary, unknown_distance=unknown_distance)
-        references = await store.list_references(
-            status=ReferenceStatus.APPROVED, tagger=vocabulary.tagger, all_scopes=True
-        )
+    async def load(
+        cls,
+        store,
+        vocabulary: Vocabulary,
+        *,
+        unknown_distance: float | None = None,
+        metric: EmbeddingMetric | None = None,
+    ) -> Gallery:
+        """Read every approved reference of this tagger and embedder from the store, in every scope."""
+        gallery = cls(vocabulary, unknown_distance=unknown_distance, metric=metric)
+        references = await store.list_references(status=ReferenceStatus.APPROVED, all_scopes=True)
         characters: dict[int, CharacterRecord] = {}
+        stale: Counter[str] = Counter()
         for reference in references:
+            if not gallery.accepts(reference):
+                stale[f"{reference.tagger} / {reference.embedder or 'no embedder'}"] += 1
+                continue
             if reference.character_id not in characters:
                 record = await store.get_character(reference.character_id)
                 if record is None:
                     continue
                 characters[reference.character_id] = record
             gallery.add(characters[reference.character_id], reference)
+        gallery.skipped = sum(stale.values())
+        if stale:
+            log.warning(
+                "%d approved references were made by other models (%s) and are not used; run `waifu-bot reindex` "
+                "to recompute them with %s / %s",
+                gallery.skipped,
+                ", ".join(f"{models}: {count}" for models, count in stale.most_common()),
+                gallery.tagger,
+                gallery.embedder or "no embedder",
+            )
         return gallery
+
+    def accepts(self, reference: ReferenceRecord) -> bool:
+        """Whether the reference's vectors come from this gallery's models (a gallery never mixes two)."""
+        if reference.tagger != self.tagger:
+            return False
+        if self.metric is None:
+            return True
+        return reference.embedder == self.embedder and reference.embedding is not None
 
     def __len__(self) -> int:
         return sum(len(entry.vectors) for entry in self._entries.values())
@@ -109,16 +177,31 @@ class Gallery:
         entry = self._entries.get(character_id)
         return len(entry.vectors) if entry else 0
 
-    def add(self, character: CharacterRecord, reference: ReferenceRecord) -> None:
-        """Index an approved reference; references of another tagger or status are refused loudly."""
-        if reference.tagger != self.tagger:
-            raise ValueError(f"reference {reference.id} was made by {reference.tagger}, gallery is {self.tagger}")
+    def add(self, character: CharacterRecord, reference: ReferenceRecord) -> bool:
+        """Index an approved reference; one made by other models is left out (False) until reindexed."""
         if reference.status is not ReferenceStatus.APPROVED:
             raise ValueError(f"reference {reference.id} is {reference.status}, only approved ones are indexed")
+        if not self.accepts(reference):
+            log.warning(
+                "reference %d was made by %s / %s, the gallery uses %s / %s; run `waifu-bot reindex`",
+                reference.id,
+                reference.tagger,
+                reference.embedder,
+                self.tagger,
+                self.embedder,
+            )
+            return False
         entry = self._entries.setdefault(character.id, _Entry(character))
         entry.character = character
-        entry.vectors[reference.id] = (reference.guild_id, self.vocabulary.select(reference.tag_vector))
+        embedding = None
+        if self.metric is not None and reference.embedding is not None:
+            embedding = np.asarray(reference.embedding, dtype=np.float32)
+        entry.vectors[reference.id] = _Reference(
+            reference.guild_id, self.vocabulary.select(reference.tag_vector), embedding
+        )
         entry.profiles.clear()
+        self._matrix = None
+        return True
 
     def update_character(self, character: CharacterRecord) -> None:
         """Take a renamed, re-aliased or promoted character's new record."""
@@ -126,27 +209,32 @@ class Gallery:
         if entry is not None:
             entry.character = character
             entry.profiles.clear()
+            self._matrix = None
 
     def remove_reference(self, reference_id: int) -> None:
         """Drop one reference (removed or rejected) and rebuild only its character."""
         for character_id, entry in list(self._entries.items()):
             if entry.vectors.pop(reference_id, None) is not None:
                 entry.profiles.clear()
+                self._matrix = None
                 if not entry.vectors:
                     del self._entries[character_id]
                 return
 
     def remove_character(self, character_id: int) -> None:
         """Drop a character and all its references."""
-        self._entries.pop(character_id, None)
+        if self._entries.pop(character_id, None) is not None:
+            self._matrix = None
 
     def has_character(self, character_id: int, *, guild_id: int | None = None) -> bool:
         """True when this guild can see at least one reference of the character."""
         entry = self._entries.get(character_id)
         return entry is not None and self._profile(entry, guild_id) is not None
 
-    def rank(self, tag_probs: np.ndarray, *, guild_id: int | None = None) -> Ranking:
-        """All characters visible from the guild, closest profile first."""
+    def rank(
+        self, tag_probs: np.ndarray, *, guild_id: int | None = None, embedding: np.ndarray | None = None
+    ) -> Ranking:
+        """All characters visible from the guild, closest first: by CCIP when both sides have embeddings."""
         query = self.vocabulary.select(tag_probs)
         visible_entries: list[tuple[_Entry, CharacterProfile]] = []
         for entry in self._entries.values():
@@ -156,14 +244,70 @@ class Gallery:
             if profile is not None:
                 visible_entries.append((entry, profile))
         if not visible_entries:
-            return Ranking(candidates=(), unknown=True)
-        distances = np.asarray(profile_distances(query, [profile for _, profile in visible_entries]), dtype=float)
-        confidences = np.asarray(distance_to_confidence(distances), dtype=float)
-        order = np.argsort(distances, kind="stable")
+            return Ranking(
+                candidates=(), unknown=True, measure="embedding" if self._uses_embedding(embedding) else "tags"
+            )
+        tag_distances = np.asarray(
+            profile_distances(query, [profile for _, profile in visible_entries]), dtype=np.float64
+        )
+        if self._uses_embedding(embedding):
+            return self._rank_by_embedding(embedding, guild_id, visible_entries, tag_distances)
+        confidences = np.asarray(distance_to_confidence(tag_distances), dtype=float)
+        order = np.argsort(tag_distances, kind="stable")
         candidates = tuple(
-            RankedCharacter(visible_entries[i][0].character, float(distances[i]), float(confidences[i])) for i in order
+            RankedCharacter(
+                visible_entries[i][0].character, float(tag_distances[i]), float(confidences[i]), float(tag_distances[i])
+            )
+            for i in order
         )
         return Ranking(candidates=candidates, unknown=candidates[0].distance > self.unknown_distance)
+
+    def _uses_embedding(self, embedding: np.ndarray | None) -> bool:
+        return self.metric is not None and embedding is not None
+
+    def _rank_by_embedding(
+        self,
+        embedding: np.ndarray,
+        guild_id: int | None,
+        visible_entries: list[tuple[_Entry, CharacterProfile]],
+        tag_distances: np.ndarray,
+    ) -> Ranking:
+        """Best-k CCIP score per character, ties broken by the tag-profile distance."""
+        matrix, owners, visible_rows = self._visible_embeddings(guild_id)
+        scores: dict[int, float] = {}
+        if len(matrix):
+            differences = self.metric.differences_to(embedding, matrix[visible_rows])
+            scores = best_k_scores(differences, owners[visible_rows], self.best_k)
+        ccip = np.asarray([scores.get(entry.character.id, np.inf) for entry, _ in visible_entries], dtype=np.float64)
+        threshold = float(self.unknown_difference)
+        confidences = np.asarray(difference_to_confidence(np.nan_to_num(ccip, posinf=1e9), threshold), dtype=float)
+        order = np.lexsort((tag_distances, ccip))
+        candidates = tuple(
+            RankedCharacter(
+                visible_entries[i][0].character, float(ccip[i]), float(confidences[i]), float(tag_distances[i])
+            )
+            for i in order
+        )
+        return Ranking(candidates=candidates, unknown=candidates[0].distance > threshold, measure="embedding")
+
+    def _visible_embeddings(self, guild_id: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The [M, d] embedding matrix, each row's character id, and which rows this guild may see."""
+        if self._matrix is None:
+            rows = [
+                (character_id, entry.character.guild_id or reference.guild_id, reference.embedding)
+                for character_id, entry in self._entries.items()
+                for reference in entry.vectors.values()
+                if reference.embedding is not None
+            ]
+            # A row's scope is its character's guild, else its reference's: -1 means every guild.
+            self._matrix = (
+                np.stack([row[2] for row in rows]).astype(np.float32) if rows else np.zeros((0, 0), np.float32),
+                np.asarray([row[0] for row in rows], dtype=np.int64),
+                np.asarray([-1 if row[1] is None else row[1] for row in rows], dtype=np.int64),
+            )
+        matrix, owners, scopes = self._matrix
+        visible_rows = scopes == -1 if guild_id is None else (scopes == -1) | (scopes == guild_id)
+        return matrix, owners, visible_rows
 
     def evidence(self, tag_probs: np.ndarray, character_id: int, *, guild_id: int | None = None) -> list[TagEvidence]:
         """Signed per-tag evidence of the query for one character, strongest (either sign) first."""
@@ -182,6 +326,6 @@ class Gallery:
     def _profile(self, entry: _Entry, guild_id: int | None) -> CharacterProfile | None:
         """The character's profile over the references this guild may see, built once per change."""
         if guild_id not in entry.profiles:
-            vectors = [vector for owner, vector in entry.vectors.values() if visible(owner, guild_id)]
+            vectors = [ref.tag_vector for ref in entry.vectors.values() if visible(ref.guild_id, guild_id)]
             entry.profiles[guild_id] = build_profile(np.stack(vectors)) if vectors else None
         return entry.profiles[guild_id]

@@ -8,14 +8,18 @@ only on the invariant tags, so a pose or a background never decides who a charac
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from models.registry import get_card, is_known
 from models.tagger import TagCategory, TagList
 
 PALETTE_TAGGER_NAME = "palette"
 """The project's own colour-layout tagger: every general tag it emits describes colours, so all are kept."""
+
+DEFAULT_CHARACTER_THRESHOLD = 0.85
+"""WD v3's documented character-tag threshold, used for a WD folder that is not a model card."""
 
 COLOURS = (
     "aqua|black|blonde|blue|brown|green|grey|gray|orange|pink|purple|red|silver|white|yellow|light_brown|"
@@ -67,6 +71,11 @@ class Vocabulary:
     tagger: str
     indices: np.ndarray
     names: tuple[str, ...]
+    character_indices: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    """Output columns of the tagger's own character tags (category 4): zero-enrollment matches."""
+    character_names: tuple[str, ...] = ()
+    character_threshold: float = DEFAULT_CHARACTER_THRESHOLD
+    """Probability at which a character tag counts as the tagger naming that character."""
 
     def __len__(self) -> int:
         return len(self.names)
@@ -93,4 +102,19 @@ def select_vocabulary(tags: TagList, *, tagger: str) -> Vocabulary:
         # A tagger with none of the known invariant tags still has to rank something: use all general tags.
         chosen = general
     indices = np.asarray(chosen, dtype=np.int64)
-    return Vocabulary(tagger=tagger, indices=indices, names=tuple(tags.names[index] for index in indices))
+    characters = np.asarray(tags.indices(TagCategory.CHARACTER), dtype=np.int64)
+    return Vocabulary(
+        tagger=tagger,
+        indices=indices,
+        names=tuple(tags.names[index] for index in indices),
+        character_indices=characters,
+        character_names=tuple(tags.names[index] for index in characters),
+        character_threshold=character_threshold(base_name),
+    )
+
+
+def character_threshold(tagger_name: str) -> float:
+    """The model card's character threshold for a hub tagger, else WD v3's documented default."""
+    if is_known(tagger_name):
+        return float(get_card(tagger_name).thresholds.get("character", DEFAULT_CHARACTER_THRESHOLD))
+    return DEFAULT_CHARACTER_THRESHOLD

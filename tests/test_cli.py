@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
 import pytest
 
+from bot.app import open_services
 from bot.cli.main import main
+from bot.config import Settings
 from tests.drawing import BLONDE, BLUE_HAIR, PINK_HAIR, draw_character, encode
 
 DESIGNS = {"alice": BLONDE, "bea": BLUE_HAIR, "pia": PINK_HAIR}
@@ -66,7 +69,8 @@ def test_import_then_identify_json(capsys, data_dir: Path, pictures: Path) -> No
     assert region["unknown"] is False
     assert len(region["matches"]) == 2
     for match in region["matches"]:
-        assert list(match) == ["character", "series", "distance", "confidence"]
+        assert list(match) == ["character", "series", "distance", "confidence", "source"]
+        assert match["source"] == "gallery"
         assert isinstance(match["distance"], float) and 0.0 <= match["confidence"] <= 1.0
     assert region["matches"][0]["character"] == "bea"
 
@@ -199,3 +203,25 @@ def test_bad_arguments_and_unknown_tagger_are_one_line(capsys, data_dir: Path, t
 def test_help_exits_zero(capsys) -> None:
     assert main(["--help"]) == 0
     assert "identify" in capsys.readouterr().out
+
+
+def test_promote_moves_a_guild_character_to_the_global_gallery(tmp_path: Path, capsys) -> None:
+    """The owner's CLI promotion: the character then appears in the global `characters` list."""
+    settings = Settings(data_dir=tmp_path / "promote", tagger="palette", _env_file=None)
+
+    async def enroll_in_guild() -> None:
+        services = await open_services(settings)
+        try:
+            image = encode(draw_character(PINK_HAIR, seed=1))
+            await services.enrollment.enroll_approved("Pinky", image, guild_id=4242)
+        finally:
+            await services.close()
+
+    asyncio.run(enroll_in_guild())
+    data_dir = str(tmp_path / "promote")
+    assert main(["--data-dir", data_dir, "promote", "pinky", "--guild", "4242"]) == 0
+    assert "Pinky is now global, with 1 approved reference(s)." in capsys.readouterr().out
+    assert main(["--data-dir", data_dir, "characters", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)["characters"]
+    assert [(c["name"], c["guild_id"]) for c in listed] == [("Pinky", None)]
+    assert main(["--data-dir", data_dir, "promote", "nobody", "--guild", "4242"]) == 2

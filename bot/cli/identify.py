@@ -59,6 +59,7 @@ def identify_json(path: Path, result: IdentifyResult) -> dict:
                         "series": match.series,
                         "distance": round(match.distance, 6),
                         "confidence": round(match.confidence, 6),
+                        "source": match.source,
                     }
                     for match in region.matches
                 ],
@@ -78,10 +79,11 @@ def render(path: Path, result: IdentifyResult, *, empty_gallery: bool = False) -
             lines.append(f"  region {number}: box {region.box}")
         if region.matches:
             rows = [
-                (rank, match.character, match.series, match.distance, match.confidence)
+                (rank, match.character, match.series, match.distance, match.confidence, match.source)
                 for rank, match in enumerate(region.matches, start=1)
             ]
-            lines.append(format_table(("#", "character", "series", "distance", "confidence"), rows, indent="  "))
+            headers = ("#", "character", "series", "distance", "confidence", "from")
+            lines.append(format_table(headers, rows, indent="  "))
         if empty_gallery:
             lines.append("  unknown: the gallery is empty; add references with `waifu-bot enroll` or `import`.")
         elif region.unknown:

@@ -59,7 +59,10 @@ def _add_global_options(parser: argparse.ArgumentParser, *, default: object) -> 
         "--db", dest="database_url", metavar="URL", default=default, help="database URL (env WAIFU_DATABASE_URL)"
     )
     parser.add_argument(
-        "--tagger", metavar="NAME", default=default, help="tagger: palette, or a WD model folder (env WAIFU_TAGGER)"
+        "--tagger",
+        metavar="NAME",
+        default=default,
+        help="palette, a hub model (`models list`) or a WD folder (env WAIFU_TAGGER)",
     )
     parser.add_argument(
         "--data-dir", type=Path, metavar="DIR", default=default, help="data directory (env WAIFU_DATA_DIR)"

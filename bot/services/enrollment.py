@@ -218,8 +218,8 @@ class EnrollmentService:
         """Approve a pending submission; the gallery serves it from the next query on."""
         reference = await self.store.review_reference(reference_id, approve=True, reviewer_id=reviewer_id)
         character = await self.store.get_character(reference.character_id)
-        if character is not None and reference.tagger == self.gallery.tagger:
-            self.gallery.add(character, reference)
+        if character is not None:
+            self.gallery.add(character, reference)  # left out (and logged) when made by other models
         return reference
 
     async def reject(self, reference_id: int, *, reviewer_id: int) -> ReferenceRecord:

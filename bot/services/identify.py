@@ -1,25 +1,38 @@
-"""`identify`: who is in this picture, region by region, with distances, confidences and an explicit unknown."""
+"""`identify`: who is in this picture, region by region, with distances, confidences and an explicit unknown.
+
+Two sources speak: the gallery (enrolled references, ranked by CCIP or tag profile) and the tagger
+itself, whose character tags name characters nobody enrolled ("zero-enrollment" matches). A character
+both name appears once. Matches are ordered by confidence, so the more certain source leads.
+"""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot.analysis import Analyzer, ImageAnalysis, InferenceJob, RegionAnalysis
-from bot.gallery import Gallery
+from bot.fusion import ModelCharacter, model_characters, name_key
+from bot.gallery import Gallery, RankedCharacter, Ranking
 from bot.services.results import IdentifyResult, Match, RegionResult
 from models.errors import ModelUnavailable
 
 
 def check_same_tagger(analysis: ImageAnalysis, gallery: Gallery) -> None:
     """Refuse to compare vectors of two different models (the gallery would be meaningless)."""
-    if analysis.tagger != gallery.tagger:
+    if analysis.tagger != gallery.tagger or analysis.embedder != gallery.embedder:
         raise ModelUnavailable(
             "The image was analysed by a different model than the gallery uses; restart the bot or run "
             "`waifu-bot reindex`.",
-            detail=f"analysis tagger {analysis.tagger}, gallery tagger {gallery.tagger}",
+            detail=(f"analysis {analysis.tagger} / {analysis.embedder}, gallery {gallery.tagger} / {gallery.embedder}"),
         )
 
 
+def rank_region(gallery: Gallery, region: RegionAnalysis, *, guild_id: int | None = None) -> Ranking:
+    """The gallery's ranking of one region, by its embedding when it has one."""
+    return gallery.rank(region.tag_probs, guild_id=guild_id, embedding=region.embedding)
+
+
 class IdentifyService:
-    """Ranks the gallery's characters for each region of a picture."""
+    """Ranks the gallery's characters for each region of a picture, with the tagger's own names added."""
 
     def __init__(self, analyzer: Analyzer, gallery: Gallery, *, top_k: int = 3) -> None:
         self.analyzer = analyzer
@@ -41,15 +54,67 @@ class IdentifyService:
         return IdentifyResult(regions=regions, tagger=analysis.tagger, rating=analysis.rating, notes=analysis.notes)
 
     def _region(self, region: RegionAnalysis, guild_id: int | None, limit: int) -> RegionResult:
-        ranking = self.gallery.rank(region.tag_probs, guild_id=guild_id)
-        matches = tuple(
-            Match(
-                character_id=candidate.character.id,
-                character=candidate.character.name,
-                series=candidate.character.series,
-                distance=candidate.distance,
-                confidence=candidate.confidence,
-            )
-            for candidate in ranking.candidates[:limit]
+        ranking = rank_region(self.gallery, region, guild_id=guild_id)
+        matches = [_gallery_match(candidate) for candidate in ranking.candidates[:limit]]
+        vocabulary = self.gallery.vocabulary
+        named = model_characters(
+            region.tag_probs, vocabulary.character_indices, vocabulary.character_names, vocabulary.character_threshold
         )
-        return RegionResult(box=region.box, matches=matches, unknown=ranking.unknown)
+        for model_character in named:
+            matches = _merge(matches, model_character, ranking)
+        matches.sort(key=lambda match: -match.confidence)
+        return RegionResult(box=region.box, matches=tuple(matches[:limit]), unknown=ranking.unknown and not named)
+
+
+def _gallery_match(candidate: RankedCharacter) -> Match:
+    return Match(
+        character_id=candidate.character.id,
+        character=candidate.character.name,
+        series=candidate.character.series,
+        distance=candidate.distance,
+        confidence=candidate.confidence,
+    )
+
+
+def _merge(matches: list[Match], named: ModelCharacter, ranking: Ranking) -> list[Match]:
+    """Add one model-named character, merged into its gallery namesake when the gallery has one."""
+    wanted = name_key(named.name)
+    namesake = next(
+        (
+            candidate
+            for candidate in ranking.candidates
+            if wanted in {name_key(candidate.character.name), *map(name_key, candidate.character.aliases)}
+        ),
+        None,
+    )
+    if namesake is not None:
+        for index, match in enumerate(matches):
+            if match.character_id == namesake.character.id:
+                merged = replace(
+                    match, confidence=max(match.confidence, named.probability), model_probability=named.probability
+                )
+                return [*matches[:index], merged, *matches[index + 1 :]]
+        return [
+            *matches,
+            Match(
+                character_id=namesake.character.id,
+                character=namesake.character.name,
+                series=namesake.character.series,
+                distance=namesake.distance,
+                confidence=named.probability,
+                source="model",
+                model_probability=named.probability,
+            ),
+        ]
+    return [
+        *matches,
+        Match(
+            character_id=None,
+            character=named.name,
+            series=named.series,
+            distance=1.0 - named.probability,
+            confidence=named.probability,
+            source="model",
+            model_probability=named.probability,
+        ),
+    ]

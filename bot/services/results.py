@@ -11,7 +11,11 @@ from bot.store.records import CharacterRecord, ReferenceRecord
 
 @dataclass(frozen=True)
 class Match:
-    """One candidate character for a region; `source` says whether the gallery or the model named it."""
+    """One candidate character for a region; `source` says whether the gallery or the model named it.
+
+    A "model" match comes from the tagger's own character tag: `confidence` is its probability,
+    `distance` is 1 - probability, and `character_id` is None unless an enrolled character has that name.
+    """
 
     character_id: int | None
     character: str
@@ -19,6 +23,8 @@ class Match:
     distance: float
     confidence: float
     source: Literal["gallery", "model"] = "gallery"
+    model_probability: float | None = None
+    """The tagger's probability for this character's tag, when the tagger named it too."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,10 @@ class WhyNotResult:
     best_distance: float
     evidence: tuple[Evidence, ...]
     box: Box | None = None
+    measure: Literal["tags", "embedding"] = "tags"
+    """What `distance` measures: the CCIP best-k difference ("embedding") or the tag-profile distance."""
+    tag_distance: float | None = None
+    """The tag-profile distance, which the evidence explains, whatever the measure."""
 
     @property
     def supporting(self) -> tuple[Evidence, ...]:

@@ -1,11 +1,15 @@
-"""`whynot`: why a picture is (or is not) a given character, as signed tag evidence a person can check."""
+"""`whynot`: why a picture is (or is not) a given character, as signed tag evidence a person can check.
+
+The rank and distance are the identify ranking's (CCIP when enabled); the evidence is always the tag
+profile's, because a person can check "blonde hair" but not a 768-d difference.
+"""
 
 from __future__ import annotations
 
 from bot.analysis import Analyzer, ImageAnalysis, InferenceJob
 from bot.errors import NotFound
 from bot.gallery import Gallery, TagEvidence
-from bot.services.identify import check_same_tagger
+from bot.services.identify import check_same_tagger, rank_region
 from bot.services.naming import resolve_character
 from bot.services.results import Evidence, WhyNotResult
 from bot.store.records import CharacterRecord
@@ -35,7 +39,7 @@ class WhyNotService:
         self._require_references(character, guild_id)
         best: WhyNotResult | None = None
         for region in analysis.regions:
-            ranking = self.gallery.rank(region.tag_probs, guild_id=guild_id)
+            ranking = rank_region(self.gallery, region, guild_id=guild_id)
             rank = ranking.position_of(character.id)
             if rank is None:
                 continue
@@ -53,6 +57,8 @@ class WhyNotService:
                 best_distance=leader.distance,
                 evidence=evidence,
                 box=region.box,
+                measure=ranking.measure,
+                tag_distance=own.tag_distance,
             )
             if best is None or (result.rank, result.distance) < (best.rank, best.distance):
                 best = result

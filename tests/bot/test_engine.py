@@ -18,6 +18,7 @@ from bot.config import Settings
 from bot.engine import LocalAnalyzer, create_engine, read_tagger_tags, resolve_tagger_dir
 from models.errors import ImageRejected, ModelUnavailable
 from models.intake import load_image
+from tests.bot.fake_models import COMMIT, publish_ccip, rating_tags, snapshot_file, write_wd_tagger
 from tests.drawing import BLONDE, draw_character, encode
 
 
@@ -116,3 +117,42 @@ async def test_local_analyzer_gives_the_engine_result(settings: Settings) -> Non
     np.testing.assert_array_equal(threaded.whole.tag_probs, direct.whole.tag_probs)
     assert threaded.phash == direct.phash
     await analyzer.close()
+
+
+def test_a_model_card_tagger_is_found_in_the_hub_cache(settings: Settings, tmp_path: Path) -> None:
+    cache = tmp_path / "hub"
+    folder = snapshot_file(cache, "wd-vit-tagger-v3", "model.onnx").parent
+    weights = np.zeros((3, 6), dtype=np.float32)
+    weights[2, 5] = 1 / 255  # red -> the character tag
+    write_wd_tagger(folder, [*rating_tags(), ("red_hair", 0), ("hatsune_miku", 4)], weights)
+    card_settings = settings.model_copy(update={"tagger": "wd-vit-tagger-v3", "model_cache_dir": cache})
+    location = resolve_tagger_dir(card_settings)
+    assert (location.name, location.version, location.directory) == ("wd-vit-tagger-v3", COMMIT[:12], folder)
+    engine = create_engine(card_settings)
+    analysis = engine.analyze(InferenceJob(image=encode(Image.new("RGB", (8, 8), (255, 0, 0)))))
+    assert analysis.tagger == f"wd-vit-tagger-v3@{COMMIT[:12]}"
+    assert analysis.whole.tag_probs[5] == pytest.approx(1.0)
+    assert analysis.embedder is None and analysis.whole.embedding is None
+
+
+def test_missing_embedder_or_detector_names_the_pull_command(settings: Settings, tmp_path: Path) -> None:
+    for switch, card in (("ccip", "ccip-caformer-24-randaug-pruned"), ("face_detection", "face_detect_v1.4_s")):
+        recognition = settings.recognition.model_copy(update={switch: True})
+        broken = settings.model_copy(update={"recognition": recognition, "model_cache_dir": tmp_path / "empty"})
+        with pytest.raises(ModelUnavailable) as caught:
+            create_engine(broken)
+        assert f"waifu-bot models pull {card}" in caught.value.user_message
+
+
+def test_ccip_embeds_the_whole_picture_with_its_identity(settings: Settings, tmp_path: Path) -> None:
+    identity = publish_ccip(tmp_path / "hub")
+    recognition = settings.recognition.model_copy(update={"ccip": True})
+    engine = create_engine(
+        settings.model_copy(update={"recognition": recognition, "model_cache_dir": tmp_path / "hub"})
+    )
+    analysis = engine.analyze(InferenceJob(image=encode(draw_character(BLONDE, seed=1))))
+    assert analysis.embedder == engine.embedder_identity == identity
+    assert analysis.whole.embedding is not None and analysis.whole.embedding.shape == (768,)
+    np.testing.assert_allclose(
+        analysis.whole.embedding, engine.embedder.embed(draw_character(BLONDE, seed=1)), rtol=1e-5, atol=1e-5
+    )

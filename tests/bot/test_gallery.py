@@ -121,7 +121,8 @@ def test_evidence_is_signed_and_uses_the_profile_values() -> None:
     assert gallery.evidence(query, 999) == []
 
 
-def test_vectors_of_another_model_are_refused() -> None:
+def test_vectors_of_another_model_are_left_out_until_reindexed(caplog: pytest.LogCaptureFixture) -> None:
     gallery = Gallery(VOCABULARY)
-    with pytest.raises(ValueError, match="other@2"):
-        gallery.add(RED, reference(1, 1, [0, 0, 0, 0, 0], tagger="other@2"))
+    assert gallery.add(RED, reference(1, 1, [0, 0, 0, 0, 0], tagger="other@2")) is False
+    assert len(gallery) == 0 and gallery.character_count == 0
+    assert "other@2" in caplog.text and "waifu-bot reindex" in caplog.text

@@ -1,0 +1,126 @@
+"""Re-embedding: recompute the vectors of references made by other models than the engine's.
+
+A gallery never mixes vectors of two models, so after a model change the old references wait here.
+Each reference is committed on its own, so an interrupted run loses at most one picture's work and
+the next run picks up where it stopped (references already current are skipped).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.analysis import Analyzer, InferenceJob
+from bot.reference_images import ReferenceImages
+from bot.store.records import ReferenceRecord, ReferenceStatus
+from models.errors import ImageRejected, ModelUnavailable
+
+log = logging.getLogger(__name__)
+
+REINDEXED_STATUSES = (ReferenceStatus.APPROVED, ReferenceStatus.PENDING)
+"""Rejected references never serve, so their old vectors stay as they are."""
+
+
+@dataclass(frozen=True)
+class ReindexSummary:
+    """What a reindex did: how many references it recomputed, left as they were, or could not redo."""
+
+    tagger: str
+    embedder: str | None
+    checked: int
+    updated: int
+    current: int
+    missing: tuple[int, ...]
+    """References whose stored picture is gone: they keep their old vectors and stay out of the gallery."""
+    unreadable: tuple[int, ...]
+    """References whose stored picture the intake now rejects."""
+
+
+def is_current(reference: ReferenceRecord, tagger: str, embedder: str | None) -> bool:
+    """Whether a reference's vectors were made by exactly these models."""
+    if reference.tagger != tagger:
+        return False
+    if embedder is None:
+        return True
+    return reference.embedder == embedder and reference.embedding is not None
+
+
+async def stale_references(store, tagger: str, embedder: str | None) -> tuple[list[ReferenceRecord], int]:
+    """(references to recompute, how many are already current) over approved and pending ones, all scopes."""
+    stale: list[ReferenceRecord] = []
+    current = 0
+    for status in REINDEXED_STATUSES:
+        for reference in await store.list_references(status=status, all_scopes=True):
+            if is_current(reference, tagger, embedder):
+                current += 1
+            else:
+                stale.append(reference)
+    stale.sort(key=lambda reference: reference.id)
+    return stale, current
+
+
+async def reindex(
+    store,
+    analyzer: Analyzer,
+    images: ReferenceImages,
+    *,
+    tagger: str,
+    embedder: str | None,
+    on_start: Callable[[int], None] | None = None,
+    on_progress: Callable[[ReferenceRecord], None] | None = None,
+) -> ReindexSummary:
+    """Recompute every stale reference from its stored picture, committing each one as it goes."""
+    stale, current = await stale_references(store, tagger, embedder)
+    if on_start is not None:
+        on_start(len(stale))
+    updated = 0
+    missing: list[int] = []
+    unreadable: list[int] = []
+    for reference in stale:
+        data = _read_picture(images, reference)
+        if data is None:
+            missing.append(reference.id)
+        else:
+            try:
+                analysis = await analyzer.analyze(InferenceJob(image=data, detect_faces=False))
+            except ImageRejected as error:
+                log.warning("reference %d: stored picture rejected: %s", reference.id, error.user_message)
+                unreadable.append(reference.id)
+            else:
+                if analysis.tagger != tagger or analysis.embedder != embedder:
+                    raise ModelUnavailable(
+                        "The analyzer runs other models than the settings name; restart and run reindex again.",
+                        detail=f"analysis {analysis.tagger} / {analysis.embedder}, wanted {tagger} / {embedder}",
+                    )
+                await store.update_reference_vectors(
+                    reference.id,
+                    tagger=analysis.tagger,
+                    tag_vector=analysis.whole.tag_probs,
+                    embedder=analysis.embedder,
+                    embedding=analysis.whole.embedding,
+                )
+                updated += 1
+        if on_progress is not None:
+            on_progress(reference)
+    return ReindexSummary(
+        tagger=tagger,
+        embedder=embedder,
+        checked=len(stale) + current,
+        updated=updated,
+        current=current,
+        missing=tuple(missing),
+        unreadable=tuple(unreadable),
+    )
+
+
+def _read_picture(images: ReferenceImages, reference: ReferenceRecord) -> bytes | None:
+    """The stored picture of a reference, or None (logged) when it has none or the file is gone."""
+    if not reference.image_path:
+        log.warning("reference %d has no stored picture; it cannot be recomputed", reference.id)
+        return None
+    try:
+        return images.read(reference.image_path)
+    except (OSError, ValueError) as error:
+        log.warning("reference %d: stored picture %s unreadable: %s", reference.id, reference.image_path, error)
+        return None
