@@ -49,7 +49,11 @@ class RecognitionSettings(BaseModel):
 class PoolSettings(BaseModel):
     """The inference process pool."""
 
-    workers: int = Field(0, description="0: in-process inference (no pool); N: N worker processes.")
+    workers: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        ge=0,
+        description="Worker processes for inference (default: one per core); 0 runs inference in-process.",
+    )
     max_in_flight: int = Field(16, description="Jobs queued or running before callers are told 'busy'.")
     job_timeout: float = Field(30.0, description="Seconds before a job is abandoned.")
     shutdown_deadline: float = Field(10.0, description="Seconds to drain in-flight jobs on shutdown.")

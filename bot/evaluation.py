@@ -18,8 +18,8 @@ from pathlib import Path
 from bot.analysis import Analyzer, ImageAnalysis, InferenceJob
 from bot.app import open_services
 from bot.config import Settings
-from bot.engine import LocalAnalyzer, create_engine
 from bot.errors import DuplicateReference
+from bot.inference import create_analyzer
 from bot.services.batch import analyze_many
 from bot.services.identify import rank_region
 from bot.store.records import ReferenceStatus
@@ -156,7 +156,7 @@ async def evaluate(
     references, queries = split_dataset(dataset, refs=refs, seed=seed)
     owned = analyzer is None
     if analyzer is None:
-        analyzer = LocalAnalyzer(create_engine(settings))
+        analyzer = create_analyzer(settings)
     try:
         ordered = [(name, path) for name, paths in dataset.items() for path in paths]
         analyses = await analyze_many(

@@ -14,6 +14,18 @@ class UserFacingError(Exception):
         super().__init__(detail or user_message)
         self.user_message = user_message
 
+    def __reduce__(self) -> tuple:
+        """Pickle by state, not by constructor arguments, so every subclass survives the process pool."""
+        return (_restore_error, (type(self), self.args, self.__dict__))
+
+
+def _restore_error(cls: type[UserFacingError], args: tuple, state: dict) -> UserFacingError:
+    """Rebuild an error from its class, message arguments and attributes without calling its __init__."""
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
+
 
 class ImageRejected(UserFacingError):
     """The bytes given as an image cannot be used; `reason` is a stable code for logs and tests."""

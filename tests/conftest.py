@@ -11,6 +11,12 @@ from bot.config import Settings
 SHARED_DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 
 
+@pytest.fixture(autouse=True)
+def in_process_inference(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests run inference in-process unless they build a pool on purpose (spawning workers costs seconds)."""
+    monkeypatch.setenv("WAIFU_POOL__WORKERS", "0")
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """Settings isolated in a temporary data directory with the offline palette tagger."""

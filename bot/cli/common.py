@@ -11,6 +11,7 @@ from typing import Any, TextIO
 
 from bot.app import Services, open_services
 from bot.config import Settings
+from bot.inference import create_analyzer
 from models.errors import ImageRejected, UserFacingError
 
 
@@ -46,7 +47,7 @@ def name_file(path: Path, error: ImageRejected) -> UsageError:
 @asynccontextmanager
 async def services_for(settings: Settings) -> AsyncIterator[Services]:
     """Open the services for one command and always close them."""
-    services = await open_services(settings)
+    services = await open_services(settings, analyzer=create_analyzer(settings))
     try:
         yield services
     finally:

@@ -21,7 +21,7 @@ from typing import NoReturn
 import pydantic
 
 import bot.cli
-from bot.config import Settings
+from bot.config import PoolSettings, Settings
 from models.errors import UserFacingError
 
 log = logging.getLogger("waifu_bot.cli")
@@ -67,6 +67,13 @@ def _add_global_options(parser: argparse.ArgumentParser, *, default: object) -> 
     parser.add_argument(
         "--data-dir", type=Path, metavar="DIR", default=default, help="data directory (env WAIFU_DATA_DIR)"
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        default=default,
+        help="inference worker processes, 0 for in-process (env WAIFU_POOL__WORKERS; default one per core)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", default=default or False, help="log details to stderr")
 
 
@@ -99,7 +106,11 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         overrides["tagger"] = args.tagger
     if args.data_dir:
         overrides["data_dir"] = args.data_dir
-    return Settings(**overrides)
+    settings = Settings(**overrides)
+    if args.workers is not None:
+        pool = PoolSettings.model_validate({**settings.pool.model_dump(), "workers": args.workers})
+        settings = settings.model_copy(update={"pool": pool})
+    return settings
 
 
 def main(argv: Sequence[str] | None = None) -> int:

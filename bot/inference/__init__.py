@@ -1,0 +1,20 @@
+"""Where inference runs: in-process for small jobs and tests, or in a process pool for the bot and bulk CLI work."""
+
+from __future__ import annotations
+
+from bot.analysis import Analyzer
+from bot.config import Settings
+from bot.inference.pool import InferencePool, PoolClosed
+from bot.inference.shutdown import install_stop_signals
+from bot.inference.stats import PoolHealth
+
+__all__ = ["InferencePool", "PoolClosed", "PoolHealth", "create_analyzer", "install_stop_signals"]
+
+
+def create_analyzer(settings: Settings) -> Analyzer:
+    """The pool when `settings.pool.workers > 0`, else the engine in this process (one choice, made here)."""
+    if settings.pool.workers > 0:
+        return InferencePool(settings)
+    from bot.engine import LocalAnalyzer, create_engine  # imported late: the engine pulls in the models
+
+    return LocalAnalyzer(create_engine(settings))

@@ -1,0 +1,49 @@
+"""Engine factories for pool tests: the real engine, plus payloads that crash, hang or dawdle in the worker.
+
+They are top-level so the spawn start method can import them in a worker by reference.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from bot.analysis import ImageAnalysis, InferenceJob
+from bot.config import Settings
+from bot.engine import RecognitionEngine, create_engine
+
+CRASH = b"CRASH"
+"""Payload that kills the worker process outright, as a segfault or an OOM kill would."""
+HANG = b"HANG"
+"""Payload that blocks the worker for a minute, as a pathological decode would."""
+SLOW = b"SLOW:"
+"""`SLOW:<seconds>:<image bytes>`: sleep, then analyse the image normally."""
+
+
+def slow_job(seconds: float, image: bytes) -> InferenceJob:
+    """A job that keeps a worker busy for `seconds` before analysing `image`."""
+    return InferenceJob(image=SLOW + f"{seconds}:".encode() + image)
+
+
+class MagicEngine:
+    """The real recognition engine behind a few test-only payloads."""
+
+    def __init__(self, engine: RecognitionEngine) -> None:
+        self.engine = engine
+
+    def analyze(self, job: InferenceJob) -> ImageAnalysis:
+        """Crash, hang or sleep on the magic payloads; otherwise analyse as production does."""
+        if job.image.startswith(CRASH):
+            os._exit(3)
+        if job.image.startswith(HANG):
+            time.sleep(60)
+        if job.image.startswith(SLOW):
+            seconds, image = job.image[len(SLOW) :].split(b":", 1)
+            time.sleep(float(seconds))
+            job = InferenceJob(image=image, detect_faces=job.detect_faces)
+        return self.engine.analyze(job)
+
+
+def magic_engine(settings: Settings) -> MagicEngine:
+    """Engine factory for the pool: the production engine wrapped with the magic payloads."""
+    return MagicEngine(create_engine(settings))
