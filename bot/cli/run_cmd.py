@@ -1,0 +1,64 @@
+"""`waifu-bot run`: start the Discord bot with DISCORD_TOKEN; `--healthcheck` is the container's liveness probe."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+
+from bot.analysis import Analyzer
+from bot.cli.common import UsageError
+from bot.config import Settings
+from bot.inference import InferencePool, create_analyzer, install_stop_signals
+
+log = logging.getLogger(__name__)
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register the command."""
+    parser = subparsers.add_parser("run", help="run the Discord bot (token from DISCORD_TOKEN)")
+    parser.add_argument(
+        "--auto-identify",
+        action="store_true",
+        help="ask Discord for message content, so /settings autoidentify channels work (a privileged intent)",
+    )
+    parser.add_argument(
+        "--healthcheck", action="store_true", help="exit 0 if a running bot is connected, 1 otherwise (for Docker)"
+    )
+    parser.set_defaults(handler=run)
+
+
+async def run(args: argparse.Namespace, settings: Settings) -> int:
+    """Run until SIGTERM/SIGINT or a fatal gateway error; close everything on the way out."""
+    from bot.discord_client import WaifuBot, heartbeat_is_fresh  # discord.py costs ~0.5 s: only for `run`
+
+    if args.healthcheck:
+        return 0 if heartbeat_is_fresh(settings) else 1
+    if settings.discord_token is None or not settings.discord_token.get_secret_value().strip():
+        raise UsageError("DISCORD_TOKEN is not set: create a bot in the Discord developer portal and export its token.")
+    logging.getLogger().setLevel(settings.log_level.upper())
+    logging.getLogger("discord").setLevel(max(logging.INFO, logging.getLogger().level))
+    analyzer: Analyzer | None = None
+    if settings.pool.workers > 0:
+        analyzer = create_analyzer(settings)
+        if isinstance(analyzer, InferencePool):
+            await analyzer.start()
+    bot = WaifuBot(settings, auto_identify=args.auto_identify, analyzer=analyzer)
+    stop = asyncio.Event()
+    uninstall = install_stop_signals(stop)
+    runner = asyncio.create_task(bot.start(settings.discord_token.get_secret_value()))
+    stopper = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        uninstall()
+        stopper.cancel()
+        await bot.close()
+        if analyzer is not None and not hasattr(bot, "services"):
+            await analyzer.close()  # the bot never took ownership of it
+    if runner.done() and not runner.cancelled() and runner.exception() is not None:
+        raise runner.exception()  # type: ignore[misc]
+    with contextlib.suppress(asyncio.CancelledError):
+        await runner
+    return 0

@@ -1,0 +1,133 @@
+"""The Discord client: opens the services, loads the cogs, syncs commands, and closes everything in order."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from pathlib import Path
+
+import aiohttp
+import discord
+from discord.ext import commands
+
+from bot.analysis import Analyzer
+from bot.app import Services, open_services
+from bot.config import Settings
+from bot.discord_errors import reply_error
+from bot.store.guild_settings import GuildSettingsStore
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS = ("cogs.identify", "cogs.whynot", "cogs.enroll", "cogs.review", "cogs.characters", "cogs.settings")
+HEARTBEAT_SECONDS = 30.0
+HEARTBEAT_STALE_SECONDS = 120.0
+
+
+def required_intents(*, auto_identify: bool) -> discord.Intents:
+    """The least the features need: guilds for channels and roles; messages and their content only for auto-identify."""
+    intents = discord.Intents.none()
+    intents.guilds = True
+    if auto_identify:
+        intents.guild_messages = True
+        intents.message_content = True
+    return intents
+
+
+def heartbeat_path(settings: Settings) -> Path:
+    """The file a connected bot touches, so a container healthcheck can tell it is alive."""
+    return settings.data_dir / "discord-heartbeat"
+
+
+def heartbeat_is_fresh(settings: Settings, *, now: float | None = None) -> bool:
+    """Whether the bot touched its heartbeat file recently (the Docker healthcheck)."""
+    path = heartbeat_path(settings)
+    if not path.is_file():
+        return False
+    return (now or time.time()) - path.stat().st_mtime < HEARTBEAT_STALE_SECONDS
+
+
+class WaifuBot(commands.Bot):
+    """A `commands.Bot` whose state is the core `Services` plus the per-guild Discord settings."""
+
+    services: Services
+    guild_settings: GuildSettingsStore
+    http_session: aiohttp.ClientSession
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        auto_identify: bool = False,
+        analyzer: Analyzer | None = None,
+        **options: object,
+    ) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            help_command=None,
+            intents=required_intents(auto_identify=auto_identify),
+            allowed_mentions=discord.AllowedMentions.none(),
+            owner_ids=set(settings.discord.owner_ids),
+            **options,  # type: ignore[arg-type]
+        )
+        self.settings = settings
+        self.auto_identify = auto_identify
+        self._given_analyzer = analyzer
+        self._opened: list[object] = []
+        self._heartbeat_task: asyncio.Task[None] | None = None
+        self.tree.on_error = self.on_app_command_error  # type: ignore[method-assign]
+
+    async def setup_hook(self) -> None:
+        """Open the store and analyzer, load the cogs, and make the commands known to Discord."""
+        self.services = await open_services(self.settings, analyzer=self._given_analyzer)
+        self._opened.append(self.services)
+        self.guild_settings = await GuildSettingsStore.open(self.settings.resolved_database_url())
+        self._opened.append(self.guild_settings)
+        self.http_session = aiohttp.ClientSession()
+        self._opened.append(self.http_session)
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        await self.sync_commands()
+        self._heartbeat_task = asyncio.create_task(self._beat())
+        log.info("waifu-bot ready to connect: %d characters in the gallery", self.services.gallery.character_count)
+
+    async def sync_commands(self) -> None:
+        """Sync to the test guild (instant) when configured, else globally (may take a while to appear)."""
+        guild_id = self.settings.discord.test_guild_id
+        if guild_id is None:
+            synced = await self.tree.sync()
+        else:
+            guild = discord.Object(id=guild_id)
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+        log.info("synced %d application commands (%s)", len(synced), f"guild {guild_id}" if guild_id else "global")
+
+    async def on_app_command_error(self, interaction: discord.Interaction, error: Exception) -> None:
+        """The global handler: a short private message for the user, details for the log."""
+        await reply_error(interaction, error)
+
+    async def _beat(self) -> None:
+        path = heartbeat_path(self.settings)
+        await self.wait_until_ready()
+        while True:
+            if not self.is_closed() and self.ws is not None and self.ws.open:
+                with contextlib.suppress(OSError):
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.touch()
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+
+    async def close(self) -> None:
+        """Disconnect, then close what `setup_hook` opened, newest first; each close runs even if one fails."""
+        await super().close()
+        if self._heartbeat_task is not None:
+            self._heartbeat_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._heartbeat_task
+            self._heartbeat_task = None
+        while self._opened:
+            resource = self._opened.pop()
+            try:
+                await resource.close()  # type: ignore[attr-defined]
+            except Exception:
+                log.exception("error while closing %r", resource)

@@ -1,0 +1,70 @@
+"""One place that turns any error raised while serving an interaction into a short, private answer.
+
+Domain errors (`UserFacingError`) carry their own message; discord.py's check failures get a plain
+sentence; anything else is a bug: the user gets an apology, the log gets the traceback. Nothing
+from a traceback ever reaches a channel.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+import discord
+from discord import app_commands
+
+from models.errors import UserFacingError
+
+log = logging.getLogger(__name__)
+
+APOLOGY = "Sorry, something went wrong on my side while doing that. The error was logged; please try again later."
+
+
+def unwrap(error: BaseException) -> BaseException:
+    """The error a command or component actually raised, under discord.py's wrappers."""
+    wrappers = app_commands.CommandInvokeError | app_commands.TransformerError | app_commands.CheckFailure
+    while isinstance(error, wrappers) and isinstance(error.__cause__, Exception):
+        error = error.__cause__
+    original = getattr(error, "original", None)
+    return original if isinstance(original, BaseException) else error
+
+
+def user_message(error: BaseException) -> str | None:
+    """The sentence to show for an expected error, or None when it is a bug."""
+    error = unwrap(error)
+    if isinstance(error, UserFacingError):
+        return error.user_message
+    if isinstance(error, app_commands.CommandOnCooldown):
+        return f"Slow down: try this again in {max(1, round(error.retry_after))} s."
+    if isinstance(error, app_commands.MissingPermissions):
+        missing = ", ".join(p.replace("_", " ").replace("guild", "server") for p in error.missing_permissions)
+        return f"You need the {missing} permission to do that."
+    if isinstance(error, app_commands.NoPrivateMessage):
+        return "This command works only inside a server."
+    if isinstance(error, app_commands.CheckFailure):
+        return "You cannot use this command here."
+    return None
+
+
+async def reply_error(interaction: discord.Interaction, error: BaseException) -> None:
+    """Answer the interaction privately with the error's message (or an apology, logging the bug)."""
+    message = user_message(error)
+    if message is None:
+        command = interaction.command.qualified_name if interaction.command else interaction.data
+        log.error("unhandled error in interaction %s (%s)", interaction.id, command, exc_info=unwrap(error))
+        message = APOLOGY
+    else:
+        log.info("interaction %s refused: %s", interaction.id, unwrap(error))
+    try:
+        if interaction.response.type is discord.InteractionResponseType.deferred_channel_message:
+            # a public "thinking..." would turn the error public: drop it and answer privately instead
+            with contextlib.suppress(discord.HTTPException):
+                await interaction.delete_original_response()
+        if interaction.response.is_done():
+            await interaction.followup.send(message, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
+        else:
+            await interaction.response.send_message(
+                message, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+            )
+    except discord.HTTPException:
+        log.warning("could not tell the user about an error in interaction %s", interaction.id, exc_info=True)

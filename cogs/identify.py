@@ -1,0 +1,147 @@
+"""/identify, the "Identify character" message menu, and auto-identify in channels moderators chose."""
+
+from __future__ import annotations
+
+import io
+import logging
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.discord_client import WaifuBot
+from bot.discord_errors import user_message
+from bot.discord_images import images_in, read_attachment, read_source
+from bot.errors import NotFound
+from bot.gallery import visible
+from bot.services.results import IdentifyResult
+from bot.store.records import ReferenceStatus
+from cogs.common import NO_MENTIONS, PER_SECONDS, RATE, bot_of
+from cogs.rendering import identify_embed, thumbnail_allowed
+
+log = logging.getLogger(__name__)
+
+
+async def best_reference_file(
+    bot: WaifuBot, result: IdentifyResult, guild_id: int | None, channel: object, name: str
+) -> discord.File | None:
+    """The best match's first visible reference picture, unless its rating does not suit the channel."""
+    known = [region for region in result.regions if not region.unknown and region.matches]
+    if not known or known[0].matches[0].character_id is None:
+        return None
+    references = await bot.services.store.list_references(
+        status=ReferenceStatus.APPROVED, character_id=known[0].matches[0].character_id, all_scopes=True
+    )
+    for reference in references:
+        if not visible(reference.guild_id, guild_id) or not reference.image_path:
+            continue
+        if not thumbnail_allowed(reference.rating, channel):
+            return None
+        try:
+            data = bot.services.images.read(reference.image_path)
+        except OSError:
+            log.warning("reference image %s is missing", reference.image_path)
+            continue
+        extension = reference.image_path.rsplit(".", 1)[-1]
+        return discord.File(io.BytesIO(data), filename=f"{name}.{extension}")
+    return None
+
+
+async def identify_bytes(
+    bot: WaifuBot, data: bytes, *, guild_id: int | None, channel: object, label: str | None, index: int = 0
+) -> tuple[IdentifyResult, discord.Embed, discord.File | None]:
+    """Identify one picture and render it, with the best reference as thumbnail when allowed."""
+    result = await bot.services.identify.identify(data, guild_id=guild_id)
+    thumbnail = await best_reference_file(bot, result, guild_id, channel, f"reference{index}")
+    embed = identify_embed(result, label=label, thumbnail=thumbnail.filename if thumbnail else None)
+    return result, embed, thumbnail
+
+
+class IdentifyCog(commands.Cog):
+    """Translates identify requests from Discord into the identify service and back."""
+
+    def __init__(self, bot: WaifuBot) -> None:
+        self.bot = bot
+        self.auto_channels: set[int] = set()
+        self.menu = app_commands.ContextMenu(name="Identify character", callback=self.identify_message)
+        self.menu.guild_only = True
+
+    async def cog_load(self) -> None:
+        """Register the context menu and remember where auto-identify is on."""
+        self.bot.tree.add_command(self.menu)
+        self.auto_channels = await self.bot.guild_settings.all_autoidentify_channels()
+
+    async def cog_unload(self) -> None:
+        """Take the context menu away with the cog."""
+        self.bot.tree.remove_command(self.menu.name, type=self.menu.type)
+
+    @app_commands.command(name="identify", description="Who is the character in this picture?")
+    @app_commands.describe(image="A picture (PNG, JPEG, GIF, WebP or BMP)")
+    @app_commands.checks.cooldown(RATE, PER_SECONDS, key=lambda i: i.user.id)
+    async def identify(self, interaction: discord.Interaction, image: discord.Attachment) -> None:
+        """Identify an attached picture."""
+        await interaction.response.defer(thinking=True)
+        data = await read_attachment(image, self.bot.settings.images.max_bytes)
+        guild_id = interaction.guild.id if interaction.guild else None
+        _, embed, thumbnail = await identify_bytes(
+            self.bot, data, guild_id=guild_id, channel=interaction.channel, label=None
+        )
+        files = [thumbnail] if thumbnail else []
+        await interaction.followup.send(embed=embed, files=files, allowed_mentions=NO_MENTIONS)
+
+    async def identify_message(self, interaction: discord.Interaction, message: discord.Message) -> None:
+        """Identify every picture of a message (attachments and embeds), up to four."""
+        sources = images_in(message)
+        if not sources:
+            raise NotFound("That message has no pictures (attachments or embedded images) to identify.")
+        await interaction.response.defer(thinking=True)
+        if len(sources) > 1:
+            await interaction.edit_original_response(content=f"Looking at {len(sources)} pictures…")
+        bot = bot_of(interaction)
+        guild_id = interaction.guild.id if interaction.guild else None
+        embeds: list[discord.Embed] = []
+        files: list[discord.File] = []
+        for index, source in enumerate(sources):
+            label = source.label if len(sources) > 1 else None
+            try:
+                data = await read_source(source, bot.settings.images.max_bytes, bot.http_session)
+                _, embed, thumbnail = await identify_bytes(
+                    bot, data, guild_id=guild_id, channel=interaction.channel, label=label, index=index
+                )
+            except Exception as error:
+                message_text = user_message(error)
+                if message_text is None:
+                    raise
+                embed, thumbnail = discord.Embed(title="Could not read this picture", description=message_text), None
+                embed.set_footer(text=label or "")
+            embeds.append(embed)
+            if thumbnail is not None:
+                files.append(thumbnail)
+        await interaction.edit_original_response(content=None, embeds=embeds, attachments=files)
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        """In auto-identify channels, answer each picture with a reply (only when someone is recognised)."""
+        if message.author.bot or message.guild is None or message.channel.id not in self.auto_channels:
+            return
+        sources = images_in(message, limit=1)
+        if not sources:
+            return
+        try:
+            data = await read_source(sources[0], self.bot.settings.images.max_bytes, self.bot.http_session)
+            result, embed, thumbnail = await identify_bytes(
+                self.bot, data, guild_id=message.guild.id, channel=message.channel, label=None
+            )
+        except Exception as error:
+            if user_message(error) is None:
+                log.exception("auto-identify failed on message %s", message.id)
+            return
+        if all(region.unknown for region in result.regions):
+            return
+        files = [thumbnail] if thumbnail else []
+        await message.reply(embed=embed, files=files, mention_author=False, allowed_mentions=NO_MENTIONS)
+
+
+async def setup(bot: WaifuBot) -> None:
+    """Extension entry point."""
+    await bot.add_cog(IdentifyCog(bot))

@@ -1,0 +1,76 @@
+"""/whynot: why a picture is (or is not) a given character, as tag evidence a person can check."""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.discord_client import WaifuBot
+from bot.discord_errors import reply_error
+from bot.discord_images import ImageSource, images_in, read_attachment, read_source
+from bot.errors import NotFound
+from cogs.common import NO_MENTIONS, PER_SECONDS, RATE, bot_of, character_autocomplete
+from cogs.rendering import whynot_embed
+
+
+class WhyNotModal(discord.ui.Modal, title="Why (not) this character?"):
+    """Asks which character to explain; the picture was chosen with the message menu."""
+
+    character = discord.ui.TextInput(label="Character name or alias", max_length=100)
+
+    def __init__(self, source: ImageSource) -> None:
+        super().__init__(timeout=600)
+        self.source = source
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        """Download the picture and explain it."""
+        await interaction.response.defer(thinking=True)
+        bot = bot_of(interaction)
+        data = await read_source(self.source, bot.settings.images.max_bytes, bot.http_session)
+        result = await bot.services.whynot.whynot(data, self.character.value.strip(), guild_id=interaction.guild_id)
+        await interaction.followup.send(embed=whynot_embed(result), allowed_mentions=NO_MENTIONS)
+
+    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:  # type: ignore[override]
+        """Same answers as the global handler."""
+        await reply_error(interaction, error)
+
+
+class WhyNotCog(commands.Cog):
+    """Translates whynot requests from Discord into the whynot service and back."""
+
+    def __init__(self, bot: WaifuBot) -> None:
+        self.bot = bot
+        self.menu = app_commands.ContextMenu(name="Why (not) this character?", callback=self.whynot_message)
+
+    async def cog_load(self) -> None:
+        """Register the message menu (whynot on a picture someone else posted)."""
+        self.bot.tree.add_command(self.menu)
+
+    async def cog_unload(self) -> None:
+        """Take the message menu away with the cog."""
+        self.bot.tree.remove_command(self.menu.name, type=self.menu.type)
+
+    async def whynot_message(self, interaction: discord.Interaction, message: discord.Message) -> None:
+        """Ask for the character, then explain the message's first picture."""
+        sources = images_in(message, limit=1)
+        if not sources:
+            raise NotFound("That message has no picture to explain.")
+        await interaction.response.send_modal(WhyNotModal(sources[0]))
+
+    @app_commands.command(name="whynot", description="Why is this picture (not) the character I name?")
+    @app_commands.describe(character="A character name or alias", image="The picture to explain")
+    @app_commands.autocomplete(character=character_autocomplete)
+    @app_commands.checks.cooldown(RATE, PER_SECONDS, key=lambda i: i.user.id)
+    async def whynot(self, interaction: discord.Interaction, character: str, image: discord.Attachment) -> None:
+        """Explain the ranking of `character` for the picture."""
+        await interaction.response.defer(thinking=True)
+        data = await read_attachment(image, self.bot.settings.images.max_bytes)
+        guild_id = interaction.guild.id if interaction.guild else None
+        result = await self.bot.services.whynot.whynot(data, character, guild_id=guild_id)
+        await interaction.followup.send(embed=whynot_embed(result), allowed_mentions=NO_MENTIONS)
+
+
+async def setup(bot: WaifuBot) -> None:
+    """Extension entry point."""
+    await bot.add_cog(WhyNotCog(bot))
