@@ -42,6 +42,38 @@ class TaggerLocation:
 FACE_MARGIN = 0.25
 """A face crop grows by this share of the box on each side, so hair and ears (who she is) stay in it."""
 
+MIN_DRAFT_SIDE = 512
+"""No JPEG is draft-decoded below this side, whatever the models' inputs (the perceptual hash reads it too)."""
+FACE_DRAFT_SIDE = 1024
+"""With face detection, a face crop is cut from the decoded picture: keep it large enough to feed the models."""
+
+
+def draft_side(tagger: Tagger, embedder: CcipEmbedder | None = None, detector: FaceDetector | None = None) -> int:
+    """The JPEG draft target: about twice the largest model input, since every model downsizes further.
+
+    A 4000x3000 JPEG then decodes at 1/2 or 1/4 scale (several times faster) instead of in full, while each
+    model still resizes down from at least twice its own input.
+    """
+    inputs = [tagger.input_size]
+    if embedder is not None:
+        inputs.append(embedder.input_size)
+    if detector is not None:
+        inputs.extend(detector.input_size)
+    side = max(MIN_DRAFT_SIDE, 2 * max(inputs))
+    return max(side, FACE_DRAFT_SIDE) if detector is not None else side
+
+
+def scale_box(box: Box, from_size: tuple[int, int], to_size: tuple[int, int]) -> Box:
+    """Map a box from the decoded (possibly draft-reduced) picture onto the upload's own pixels."""
+    scale_x, scale_y = to_size[0] / from_size[0], to_size[1] / from_size[1]
+    x0, y0, x1, y1 = box
+    return (
+        max(0, round(x0 * scale_x)),
+        max(0, round(y0 * scale_y)),
+        min(to_size[0], round(x1 * scale_x)),
+        min(to_size[1], round(y1 * scale_y)),
+    )
+
 
 def resolve_tagger_dir(settings: Settings) -> TaggerLocation:
     """Map `settings.tagger` to a model directory: the palette tagger, a hub model card, or a WD-format folder."""
@@ -107,12 +139,15 @@ class RecognitionEngine:
         max_bytes: int | None,
         embedder: CcipEmbedder | None = None,
         detector: FaceDetector | None = None,
+        draft: int | None = None,
     ) -> None:
         self.tagger = tagger
         self.embedder = embedder
         self.detector = detector
         self.max_pixels = max_pixels
         self.max_bytes = max_bytes
+        self.draft = draft_side(tagger, embedder, detector) if draft is None else draft
+        """Side of the JPEG draft target (see `draft_side`); 0 decodes every JPEG in full."""
         self._rating_columns = tagger.tags.indices(TagCategory.RATING)
 
     @property
@@ -127,16 +162,17 @@ class RecognitionEngine:
 
     def analyze(self, job: InferenceJob) -> ImageAnalysis:
         """Decode within the limits, tag (and embed) the whole picture and each detected face, hash it."""
-        loaded = load_image(job.image, max_pixels=self.max_pixels, max_bytes=self.max_bytes)
+        draft_size = (self.draft, self.draft) if self.draft > 0 else None
+        loaded = load_image(job.image, max_pixels=self.max_pixels, max_bytes=self.max_bytes, draft_size=draft_size)
         picture = loaded.image
         (whole,) = self._regions_of([picture], [None])
         faces: tuple[RegionAnalysis, ...] = ()
         if job.detect_faces and self.detector is not None:
-            faces = self._faces(picture)
+            faces = self._faces(picture, loaded.original_size)
         notes: list[str] = []
         if loaded.frame_count > 1:
             notes.append(f"animated image: used the first of {loaded.frame_count} frames")
-        width, height = picture.size
+        width, height = loaded.original_size
         return ImageAnalysis(
             tagger=self.tagger.identity,
             embedder=self.embedder_identity,
@@ -150,8 +186,8 @@ class RecognitionEngine:
             notes=tuple(notes),
         )
 
-    def _faces(self, picture: Image.Image) -> tuple[RegionAnalysis, ...]:
-        """Each detected face, analysed on its own crop (grown by FACE_MARGIN), reported with its detected box."""
+    def _faces(self, picture: Image.Image, original_size: tuple[int, int]) -> tuple[RegionAnalysis, ...]:
+        """Each face analysed on its own crop (grown by FACE_MARGIN), reported with its box in upload pixels."""
         detections = [
             detection
             for detection in self.detector.detect(picture)
@@ -162,7 +198,12 @@ class RecognitionEngine:
         crops = [picture.crop(expand_box(detection.box, picture.size, FACE_MARGIN)) for detection in detections]
         regions = self._regions_of(crops, [detection.box for detection in detections])
         return tuple(
-            RegionAnalysis(region.box, region.tag_probs, region.embedding, detection.score)
+            RegionAnalysis(
+                scale_box(detection.box, picture.size, original_size),
+                region.tag_probs,
+                region.embedding,
+                detection.score,
+            )
             for region, detection in zip(regions, detections, strict=True)
         )
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.analysis import Analyzer, ImageAnalysis, InferenceJob
-from bot.app import open_services
+from bot.app import Services, open_services
 from bot.config import Settings
 from bot.errors import DuplicateReference
 from bot.inference import create_analyzer
@@ -178,7 +178,7 @@ async def evaluate(
 
 
 async def _enroll_references(
-    services, references: dict[str, list[Path]], by_path: dict
+    services: Services, references: dict[str, list[Path]], by_path: dict[Path, ImageAnalysis | ImageRejected]
 ) -> tuple[dict[str, int], list[str]]:
     """Enroll the chosen references; returns references enrolled per character and the skipped ones."""
     skipped: list[str] = []
@@ -201,7 +201,12 @@ async def _enroll_references(
     return enrolled, skipped
 
 
-def _query(services, queries: dict[str, list[Path]], by_path: dict, skipped: list[str]) -> list[tuple[str, list[str]]]:
+def _query(
+    services: Services,
+    queries: dict[str, list[Path]],
+    by_path: dict[Path, ImageAnalysis | ImageRejected],
+    skipped: list[str],
+) -> list[tuple[str, list[str]]]:
     """(true name, ranked predicted names) for every usable query picture."""
     outcomes: list[tuple[str, list[str]]] = []
     for name, paths in queries.items():

@@ -11,63 +11,26 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Literal
 
 import numpy as np
 
-from bot.fusion import BEST_K, EmbeddingMetric, best_k_scores, difference_to_confidence
-from bot.profile import (
-    DEFAULT_UNKNOWN_DISTANCE,
-    CharacterProfile,
-    build_profile,
-    distance_to_confidence,
-    profile_distances,
-    tag_evidence,
+from bot.fusion import BEST_K, EmbeddingMetric
+from bot.profile import DEFAULT_UNKNOWN_DISTANCE, CharacterProfile, build_profile, profile_distances, tag_evidence
+from bot.ranking import (
+    EmbeddingMatrix,
+    RankedCharacter,
+    Ranking,
+    TagEvidence,
+    rank_by_embedding,
+    rank_by_tags,
 )
 from bot.store.records import CharacterRecord, ReferenceRecord, ReferenceStatus
+from bot.store.repository import CharacterStore
 from bot.vocabulary import Vocabulary
 
+__all__ = ["Gallery", "RankedCharacter", "Ranking", "TagEvidence", "visible"]
+
 log = logging.getLogger(__name__)
-
-Measure = Literal["tags", "embedding"]
-
-
-@dataclass(frozen=True)
-class RankedCharacter:
-    """One character's place in a ranking of a query region."""
-
-    character: CharacterRecord
-    distance: float
-    """The ranking's measure: CCIP best-k difference when `Ranking.measure` is "embedding", else tag distance."""
-    confidence: float
-    tag_distance: float | None = None
-    """The tag-profile distance (the tie-breaker and the explanation), whatever the measure."""
-
-
-@dataclass(frozen=True)
-class Ranking:
-    """Every visible character, closest first; `unknown` when even the closest is too far."""
-
-    candidates: tuple[RankedCharacter, ...]
-    unknown: bool
-    measure: Measure = "tags"
-
-    def position_of(self, character_id: int) -> int | None:
-        """1-based rank of a character, or None when it has no visible references."""
-        for position, candidate in enumerate(self.candidates, start=1):
-            if candidate.character.id == character_id:
-                return position
-        return None
-
-
-@dataclass(frozen=True)
-class TagEvidence:
-    """How one vocabulary tag speaks for (weight > 0) or against (weight < 0) a character."""
-
-    tag: str
-    image: float
-    character: float
-    weight: float
 
 
 @dataclass(frozen=True, eq=False)
@@ -118,12 +81,12 @@ class Gallery:
         self.skipped = 0
         """Approved references of other models left out by `load` (they wait for `waifu-bot reindex`)."""
         self._entries: dict[int, _Entry] = {}
-        self._matrix: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._matrix: EmbeddingMatrix | None = None
 
     @classmethod
     async def load(
         cls,
-        store,
+        store: CharacterStore,
         vocabulary: Vocabulary,
         *,
         unknown_distance: float | None = None,
@@ -236,78 +199,31 @@ class Gallery:
     ) -> Ranking:
         """All characters visible from the guild, closest first: by CCIP when both sides have embeddings."""
         query = self.vocabulary.select(tag_probs)
-        visible_entries: list[tuple[_Entry, CharacterProfile]] = []
+        characters: list[CharacterRecord] = []
+        profiles: list[CharacterProfile] = []
         for entry in self._entries.values():
             if not visible(entry.character.guild_id, guild_id):
                 continue
             profile = self._profile(entry, guild_id)
             if profile is not None:
-                visible_entries.append((entry, profile))
-        if not visible_entries:
-            return Ranking(
-                candidates=(), unknown=True, measure="embedding" if self._uses_embedding(embedding) else "tags"
-            )
-        tag_distances = np.asarray(
-            profile_distances(query, [profile for _, profile in visible_entries]), dtype=np.float64
-        )
-        if self._uses_embedding(embedding):
-            return self._rank_by_embedding(embedding, guild_id, visible_entries, tag_distances)
-        confidences = np.asarray(distance_to_confidence(tag_distances), dtype=float)
-        order = np.argsort(tag_distances, kind="stable")
-        candidates = tuple(
-            RankedCharacter(
-                visible_entries[i][0].character, float(tag_distances[i]), float(confidences[i]), float(tag_distances[i])
-            )
-            for i in order
-        )
-        return Ranking(candidates=candidates, unknown=candidates[0].distance > self.unknown_distance)
+                characters.append(entry.character)
+                profiles.append(profile)
+        tag_distances = np.asarray(profile_distances(query, profiles) if profiles else [], dtype=np.float64)
+        if self.metric is None or embedding is None:
+            return rank_by_tags(characters, tag_distances, unknown_distance=self.unknown_distance)
+        scores = self._embedding_matrix().scores(self.metric, embedding, guild_id=guild_id, k=self.best_k)
+        return rank_by_embedding(characters, scores, tag_distances, threshold=float(self.unknown_difference))
 
-    def _uses_embedding(self, embedding: np.ndarray | None) -> bool:
-        return self.metric is not None and embedding is not None
-
-    def _rank_by_embedding(
-        self,
-        embedding: np.ndarray,
-        guild_id: int | None,
-        visible_entries: list[tuple[_Entry, CharacterProfile]],
-        tag_distances: np.ndarray,
-    ) -> Ranking:
-        """Best-k CCIP score per character, ties broken by the tag-profile distance."""
-        matrix, owners, visible_rows = self._visible_embeddings(guild_id)
-        scores: dict[int, float] = {}
-        if len(matrix):
-            differences = self.metric.differences_to(embedding, matrix[visible_rows])
-            scores = best_k_scores(differences, owners[visible_rows], self.best_k)
-        ccip = np.asarray([scores.get(entry.character.id, np.inf) for entry, _ in visible_entries], dtype=np.float64)
-        threshold = float(self.unknown_difference)
-        confidences = np.asarray(difference_to_confidence(np.nan_to_num(ccip, posinf=1e9), threshold), dtype=float)
-        order = np.lexsort((tag_distances, ccip))
-        candidates = tuple(
-            RankedCharacter(
-                visible_entries[i][0].character, float(ccip[i]), float(confidences[i]), float(tag_distances[i])
-            )
-            for i in order
-        )
-        return Ranking(candidates=candidates, unknown=candidates[0].distance > threshold, measure="embedding")
-
-    def _visible_embeddings(self, guild_id: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The [M, d] embedding matrix, each row's character id, and which rows this guild may see."""
+    def _embedding_matrix(self) -> EmbeddingMatrix:
+        """The stacked embeddings, rebuilt after any change; a row's scope is its character's, else its own."""
         if self._matrix is None:
-            rows = [
+            self._matrix = EmbeddingMatrix.stack(
                 (character_id, entry.character.guild_id or reference.guild_id, reference.embedding)
                 for character_id, entry in self._entries.items()
                 for reference in entry.vectors.values()
                 if reference.embedding is not None
-            ]
-            # A row's scope is its character's guild, else its reference's: -1 means every guild.
-            self._matrix = (
-                np.stack([row[2] for row in rows]).astype(np.float32) if rows else np.zeros((0, 0), np.float32),
-                np.asarray([row[0] for row in rows], dtype=np.int64),
-                np.asarray([-1 if row[1] is None else row[1] for row in rows], dtype=np.int64),
             )
-        matrix, owners, scopes = self._matrix
-        visible_rows = scopes == -1 if guild_id is None else (scopes == -1) | (scopes == guild_id)
-        return matrix, owners, visible_rows
+        return self._matrix
 
     def evidence(self, tag_probs: np.ndarray, character_id: int, *, guild_id: int | None = None) -> list[TagEvidence]:
         """Signed per-tag evidence of the query for one character, strongest (either sign) first."""

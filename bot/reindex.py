@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from bot.analysis import Analyzer, InferenceJob
 from bot.reference_images import ReferenceImages
 from bot.store.records import ReferenceRecord, ReferenceStatus
+from bot.store.repository import CharacterStore
 from models.errors import ImageRejected, ModelUnavailable
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,9 @@ def is_current(reference: ReferenceRecord, tagger: str, embedder: str | None) ->
     return reference.embedder == embedder and reference.embedding is not None
 
 
-async def stale_references(store, tagger: str, embedder: str | None) -> tuple[list[ReferenceRecord], int]:
+async def stale_references(
+    store: CharacterStore, tagger: str, embedder: str | None
+) -> tuple[list[ReferenceRecord], int]:
     """(references to recompute, how many are already current) over approved and pending ones, all scopes."""
     stale: list[ReferenceRecord] = []
     current = 0
@@ -61,7 +64,7 @@ async def stale_references(store, tagger: str, embedder: str | None) -> tuple[li
 
 
 async def reindex(
-    store,
+    store: CharacterStore,
     analyzer: Analyzer,
     images: ReferenceImages,
     *,

@@ -5,21 +5,12 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-WHITE = (255, 255, 255)
+from models.rgb import WHITE, to_rgb
 
 
 def flatten_on_white(image: Image.Image) -> Image.Image:
-    """Composite any transparency on white, because WD taggers were trained on white backgrounds."""
-    if image.mode == "RGB":
-        return image
-    if image.mode == "P" and "transparency" in image.info:
-        image = image.convert("RGBA")
-    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
-        rgba = image.convert("RGBA")
-        canvas = Image.new("RGB", rgba.size, WHITE)
-        canvas.paste(rgba, mask=rgba.getchannel("A"))
-        return canvas
-    return image.convert("RGB")
+    """Any mode to 8-bit RGB with transparency on white, because WD taggers were trained on white backgrounds."""
+    return to_rgb(image)
 
 
 def pad_to_square(image: Image.Image) -> Image.Image:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import open_services
-from bot.cli.main import main
+from bot.cli.main import build_parser, main, settings_from_args
 from bot.config import Settings
 from tests.drawing import BLONDE, BLUE_HAIR, PINK_HAIR, draw_character, encode
 
@@ -53,9 +53,10 @@ def assert_bad_input(result: tuple[int, str, str], *fragments: str) -> None:
 
 
 def test_import_then_identify_json(capsys, data_dir: Path, pictures: Path) -> None:
-    code, out, _ = run(capsys, data_dir, "import", str(pictures))
+    code, out, err = run(capsys, data_dir, "import", str(pictures))
     assert code == 0
     assert "imported 12 reference(s) of 3 character(s)" in out
+    assert "\r" not in err  # stderr is not a terminal here: no progress bar redraws
 
     query = pictures.parent / "query-bea.png"
     code, out, _ = run(capsys, data_dir, "identify", str(query), "--top", "2", "--json")
@@ -137,6 +138,18 @@ def test_enroll_refuses_a_duplicate_and_writes_nothing(capsys, data_dir: Path, t
     assert json.loads(out) == {"characters": []}
 
 
+def test_enroll_with_one_unreadable_picture_writes_nothing(capsys, data_dir: Path, tmp_path: Path) -> None:
+    good = tmp_path / "good.png"
+    draw_character(BLONDE, seed=1).save(good)
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(encode(draw_character(BLUE_HAIR, seed=2), "PNG")[:200])  # cut off mid-file
+    assert_bad_input(run(capsys, data_dir, "enroll", "Alice", str(good), str(bad)), str(bad))
+    code, out, _ = run(capsys, data_dir, "characters", "--json")
+    assert code == 0 and json.loads(out) == {"characters": []}
+    pictures_kept = data_dir / "references"
+    assert not pictures_kept.exists() or not any(path.is_file() for path in pictures_kept.rglob("*"))
+
+
 def test_global_options_work_after_the_command_and_from_the_environment(
     capsys, data_dir: Path, pictures: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -148,6 +161,15 @@ def test_global_options_work_after_the_command_and_from_the_environment(
     out = capsys.readouterr().out.splitlines()[-1]
     assert [c["name"] for c in json.loads(out)["characters"]] == list(DESIGNS)
     assert (data_dir / "waifu.sqlite3").is_file()
+
+
+def test_workers_option_sets_the_pool_size_before_or_after_the_command(capsys, data_dir: Path) -> None:
+    for argv in (["--workers", "3", "characters"], ["characters", "--workers", "3"]):
+        assert settings_from_args(build_parser().parse_args(argv)).pool.workers == 3
+    in_process = settings_from_args(build_parser().parse_args(["--workers", "0", "characters"]))
+    assert in_process.pool.workers == 0
+    assert_bad_input(run(capsys, data_dir, "--workers", "-1", "characters"), "workers")
+    assert_bad_input(run(capsys, data_dir, "characters", "--workers", "many"), "--workers")
 
 
 def test_eval_json_shape(capsys, data_dir: Path, pictures: Path) -> None:

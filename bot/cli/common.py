@@ -9,6 +9,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
+from tqdm import tqdm
+
 from bot.app import Services, open_services
 from bot.config import Settings
 from bot.inference import create_analyzer
@@ -52,6 +54,11 @@ async def services_for(settings: Settings) -> AsyncIterator[Services]:
         yield services
     finally:
         await services.close()
+
+
+def progress_bar(total: int, description: str, unit: str = "img", *, quiet: bool = False) -> tqdm:
+    """A progress bar on stderr that draws only on a terminal, so logs and pipes get no carriage-return spam."""
+    return tqdm(total=total, desc=description, unit=unit, file=sys.stderr, leave=False, disable=True if quiet else None)
 
 
 def print_json(payload: Any, stream: TextIO | None = None) -> None:

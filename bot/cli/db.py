@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Awaitable, Callable
 
 from alembic.util import CommandError
 
@@ -25,19 +26,21 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 async def run_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     """Upgrade and say where the schema is now."""
-    try:
-        revision = await database.upgrade(settings.resolved_database_url(), args.revision)
-    except CommandError as error:
-        raise UsageError(f"cannot upgrade to {args.revision!r}: {error}") from error
-    print(f"database upgraded; schema revision {revision or 'base'}.")
-    return 0
+    return await _migrate("upgrade", database.upgrade, args.revision, settings)
 
 
 async def run_downgrade(args: argparse.Namespace, settings: Settings) -> int:
     """Downgrade and say where the schema is now."""
+    return await _migrate("downgrade", database.downgrade, args.revision, settings)
+
+
+async def _migrate(
+    action: str, migrate: Callable[[str, str], Awaitable[str | None]], revision: str, settings: Settings
+) -> int:
+    """Run one migration direction; an unknown revision is bad input, not a crash."""
     try:
-        revision = await database.downgrade(settings.resolved_database_url(), args.revision)
+        reached = await migrate(settings.resolved_database_url(), revision)
     except CommandError as error:
-        raise UsageError(f"cannot downgrade to {args.revision!r}: {error}") from error
-    print(f"database downgraded; schema revision {revision or 'base'}.")
+        raise UsageError(f"cannot {action} to {revision!r}: {error}") from error
+    print(f"database {action}d; schema revision {reached or 'base'}.")
     return 0

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-from tqdm import tqdm
-
-from bot.cli.common import format_table, print_json
+from bot.cli.common import format_table, print_json, progress_bar
 from bot.config import Settings
 from bot.evaluation import EvalReport, evaluate, list_dataset
 
@@ -26,7 +23,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 async def run(args: argparse.Namespace, settings: Settings) -> int:
     """Evaluate with a progress bar on stderr, then print the report."""
     total = sum(len(paths) for paths in list_dataset(args.directory).values())
-    with tqdm(total=total, desc="analysing", unit="img", file=sys.stderr, leave=False) as progress:
+    with progress_bar(total, "analysing") as progress:
         report = await evaluate(args.directory, settings, refs=args.refs, seed=args.seed, on_analyzed=progress.update)
     if args.json:
         print_json(report.to_json())

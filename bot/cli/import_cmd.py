@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-from tqdm import tqdm
-
-from bot.cli.common import UsageError, services_for
+from bot.cli.common import UsageError, progress_bar, services_for
 from bot.config import Settings
 from bot.errors import DuplicateReference
 from bot.evaluation import list_dataset
@@ -39,9 +36,9 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     duplicates: list[str] = []
     rejected: list[str] = []
     async with services_for(settings) as services:
-        with tqdm(total=len(work), desc="analysing", unit="img", file=sys.stderr, leave=False) as progress:
+        with progress_bar(len(work), "analysing") as progress:
             analyses = await analyze_many(services.analyzer, payloads, detect_faces=False, on_done=progress.update)
-        with tqdm(total=len(work), desc="enrolling", unit="img", file=sys.stderr, leave=False) as progress:
+        with progress_bar(len(work), "enrolling") as progress:
             for (name, path), data, analysis in zip(work, payloads, analyses, strict=True):
                 progress.update()
                 if isinstance(analysis, ImageRejected):

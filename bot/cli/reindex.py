@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from tqdm import tqdm
 
+from bot.cli.common import progress_bar
 from bot.config import Settings
 from bot.engine import embedder_identity, read_tagger_tags
 from bot.inference import create_analyzer
@@ -38,7 +38,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
 
     def start(total: int) -> None:
         nonlocal bar
-        bar = tqdm(total=total, unit="ref", file=sys.stderr, disable=args.quiet or total == 0, desc="reindex")
+        bar = progress_bar(total, "reindex", "ref", quiet=args.quiet or total == 0)
 
     def advance(_reference: object) -> None:
         if bar is not None:

@@ -12,6 +12,7 @@ from bot.errors import PermissionDenied
 from bot.gallery import Gallery, visible
 from bot.services.naming import resolve_character
 from bot.store.records import CharacterRecord, ReferenceStatus
+from bot.store.repository import CharacterStore
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ class CharacterInfo:
 class CharacterService:
     """Changes to characters that must reach the store and the in-memory gallery together."""
 
-    def __init__(self, store, gallery: Gallery) -> None:
+    def __init__(self, store: CharacterStore, gallery: Gallery) -> None:
         self.store = store
         self.gallery = gallery
 

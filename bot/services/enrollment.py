@@ -19,6 +19,7 @@ from bot.reference_images import ReferenceImages
 from bot.services.identify import check_same_tagger
 from bot.services.results import EnrollmentResult
 from bot.store.records import ReferenceRecord, ReferenceStatus
+from bot.store.repository import CharacterStore
 
 RATE_WINDOW = timedelta(hours=1)
 DISTINCT_TAG_GAP = 0.5
@@ -37,7 +38,7 @@ class EnrollmentService:
 
     def __init__(
         self,
-        store,
+        store: CharacterStore,
         analyzer: Analyzer,
         gallery: Gallery,
         images: ReferenceImages,

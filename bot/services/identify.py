@@ -11,7 +11,8 @@ from dataclasses import replace
 
 from bot.analysis import Analyzer, ImageAnalysis, InferenceJob, RegionAnalysis
 from bot.fusion import ModelCharacter, model_characters, name_key
-from bot.gallery import Gallery, RankedCharacter, Ranking
+from bot.gallery import Gallery
+from bot.ranking import RankedCharacter, Ranking
 from bot.services.results import IdentifyResult, Match, RegionResult
 from models.errors import ModelUnavailable
 

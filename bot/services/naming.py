@@ -6,6 +6,7 @@ from rapidfuzz import fuzz, process, utils
 
 from bot.errors import UnknownCharacter
 from bot.store.records import CharacterRecord
+from bot.store.repository import CharacterStore
 
 SUGGESTION_CUTOFF = 55.0
 """WRatio score (0-100) below which a name is too different to suggest."""
@@ -38,7 +39,7 @@ def suggest_names(typed: str, characters: list[CharacterRecord], *, limit: int =
     return suggestions
 
 
-async def resolve_character(store, name: str, *, guild_id: int | None = None) -> CharacterRecord:
+async def resolve_character(store: CharacterStore, name: str, *, guild_id: int | None = None) -> CharacterRecord:
     """The character with this name or alias visible from the guild, or UnknownCharacter with suggestions."""
     character = await store.find_character(name, guild_id=guild_id)
     if character is not None:

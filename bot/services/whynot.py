@@ -8,17 +8,21 @@ from __future__ import annotations
 
 from bot.analysis import Analyzer, ImageAnalysis, InferenceJob
 from bot.errors import NotFound
-from bot.gallery import Gallery, TagEvidence
+from bot.gallery import Gallery
+from bot.ranking import TagEvidence
 from bot.services.identify import check_same_tagger, rank_region
 from bot.services.naming import resolve_character
 from bot.services.results import Evidence, WhyNotResult
 from bot.store.records import CharacterRecord
+from bot.store.repository import CharacterStore
 
 
 class WhyNotService:
     """Explains the ranking of one named character against a picture."""
 
-    def __init__(self, store, analyzer: Analyzer, gallery: Gallery, *, evidence_per_side: int = 6) -> None:
+    def __init__(
+        self, store: CharacterStore, analyzer: Analyzer, gallery: Gallery, *, evidence_per_side: int = 6
+    ) -> None:
         self.store = store
         self.analyzer = analyzer
         self.gallery = gallery

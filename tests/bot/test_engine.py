@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import shutil
 from pathlib import Path
+from types import SimpleNamespace
 
 import imagehash
 import numpy as np
@@ -15,7 +16,15 @@ from PIL import Image
 
 from bot.analysis import InferenceJob
 from bot.config import Settings
-from bot.engine import LocalAnalyzer, create_engine, read_tagger_tags, resolve_tagger_dir
+from bot.engine import (
+    MIN_DRAFT_SIDE,
+    LocalAnalyzer,
+    create_engine,
+    draft_side,
+    read_tagger_tags,
+    resolve_tagger_dir,
+    scale_box,
+)
 from models.errors import ImageRejected, ModelUnavailable
 from models.intake import load_image
 from tests.bot.fake_models import COMMIT, publish_ccip, rating_tags, snapshot_file, write_wd_tagger
@@ -57,6 +66,33 @@ def test_palette_analysis_of_an_encoded_drawing(settings: Settings) -> None:
     assert analysis.phash == str(imagehash.phash(load_image(data).image))
     assert analysis.rating is None  # the palette tagger has no rating tags
     assert analysis.notes == ()
+
+
+def test_draft_side_is_twice_the_largest_model_input_with_floors() -> None:
+    tagger = SimpleNamespace(input_size=448)
+    assert draft_side(tagger) == 896
+    assert draft_side(SimpleNamespace(input_size=64)) == MIN_DRAFT_SIDE
+    assert draft_side(tagger, SimpleNamespace(input_size=384)) == 896
+    assert draft_side(tagger, None, SimpleNamespace(input_size=(640, 640))) == 1280
+    assert draft_side(SimpleNamespace(input_size=64), None, SimpleNamespace(input_size=(320, 320))) == 1024
+
+
+def test_scale_box_maps_draft_pixels_back_to_the_upload() -> None:
+    assert scale_box((10, 20, 30, 40), (100, 50), (400, 200)) == (40, 80, 120, 160)
+    assert scale_box((0, 0, 100, 50), (100, 50), (399, 201)) == (0, 0, 399, 201)
+
+
+def test_a_large_jpeg_is_draft_decoded_but_reported_at_its_own_size(settings: Settings) -> None:
+    engine = create_engine(settings)
+    assert engine.draft == draft_side(engine.tagger)
+    large = draw_character(BLONDE, seed=3).resize((2400, 1800), Image.Resampling.NEAREST)
+    data = encode(large, "JPEG", quality=90)
+    drafted = load_image(data, draft_size=(engine.draft, engine.draft)).image
+    assert drafted.size[0] < 2400  # the DCT draft did reduce it
+    analysis = engine.analyze(InferenceJob(image=data))
+    assert (analysis.width, analysis.height) == (2400, 1800)
+    np.testing.assert_allclose(analysis.whole.tag_probs, engine.tagger.predict(drafted), atol=1e-6)
+    assert analysis.phash == str(imagehash.phash(drafted))
 
 
 def test_animated_pictures_say_which_frame_was_used(settings: Settings) -> None:

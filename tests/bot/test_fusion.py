@@ -6,7 +6,6 @@ the query has difference 1 - cos(t): each test dials the differences it needs an
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -22,14 +21,14 @@ from bot.fusion import (
     name_key,
 )
 from bot.gallery import Gallery
-from bot.store.records import CharacterRecord, ReferenceRecord, ReferenceStatus
+from bot.store.records import CharacterRecord, ReferenceRecord
 from bot.vocabulary import DEFAULT_CHARACTER_THRESHOLD, Vocabulary, character_threshold
 from models.registry import DEFAULT_TAGGER, get_card
 from models.sessions import SessionConfig
 from tests.bot.fake_models import THRESHOLD, write_metrics
+from tests.bot.records import approved_reference, character
 
 TAGGER = "toy@1"
-NOW = datetime(2026, 1, 1, tzinfo=UTC)
 VOCABULARY = Vocabulary(tagger=TAGGER, indices=np.array([0, 1]), names=("red_hair", "blue_hair"))
 DIM = 768
 QUERY = np.eye(DIM, dtype=np.float32)[0]
@@ -60,28 +59,9 @@ def reference(
     guild_id: int | None = None,
     embedder: str | None = "ccip@t1",
 ) -> ReferenceRecord:
-    return ReferenceRecord(
-        id=next(_next_id),
-        character_id=character_id,
-        status=ReferenceStatus.APPROVED,
-        guild_id=guild_id,
-        tagger=TAGGER,
-        tag_vector=np.asarray(tags, dtype=np.float32),
-        embedder=embedder if embedding is not None else None,
-        embedding=embedding,
-        phash="0" * 16,
-        image_path=None,
-        rating=None,
-        submitted_by=None,
-        submitted_at=NOW,
-        reviewed_by=None,
-        reviewed_at=None,
-        source=None,
+    return approved_reference(
+        next(_next_id), character_id, tags, tagger=TAGGER, guild_id=guild_id, embedder=embedder, embedding=embedding
     )
-
-
-def character(character_id: int, name: str, guild_id: int | None = None) -> CharacterRecord:
-    return CharacterRecord(character_id, name, None, (), guild_id, NOW)
 
 
 def gallery_of(metric: CcipMetric, differences: dict[str, list[float]], **options: object) -> Gallery:

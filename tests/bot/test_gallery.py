@@ -2,47 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import numpy as np
 import pytest
 
 from bot.gallery import Gallery
 from bot.profile import DEFAULT_UNKNOWN_DISTANCE
-from bot.store.records import CharacterRecord, ReferenceRecord, ReferenceStatus
+from bot.store.records import ReferenceRecord
 from bot.vocabulary import Vocabulary
+from tests.bot.records import approved_reference, character
 
 TAGGER = "toy@1"
-NOW = datetime(2026, 1, 1, tzinfo=UTC)
 # Full tag vectors have 5 columns; the vocabulary keeps columns 1, 2 and 4 (0 and 3 are "picture" tags).
 VOCABULARY = Vocabulary(tagger=TAGGER, indices=np.array([1, 2, 4]), names=("red_hair", "blue_hair", "cat_ears"))
-
-
-def character(character_id: int, name: str, guild_id: int | None = None) -> CharacterRecord:
-    return CharacterRecord(character_id, name, None, (), guild_id, NOW)
 
 
 def reference(
     reference_id: int, character_id: int, vector: list[float], *, guild_id: int | None = None, tagger: str = TAGGER
 ) -> ReferenceRecord:
-    return ReferenceRecord(
-        id=reference_id,
-        character_id=character_id,
-        status=ReferenceStatus.APPROVED,
-        guild_id=guild_id,
-        tagger=tagger,
-        tag_vector=np.asarray(vector, dtype=np.float32),
-        embedder=None,
-        embedding=None,
-        phash="0" * 16,
-        image_path=None,
-        rating=None,
-        submitted_by=None,
-        submitted_at=NOW,
-        reviewed_by=None,
-        reviewed_at=None,
-        source=None,
-    )
+    return approved_reference(reference_id, character_id, vector, tagger=tagger, guild_id=guild_id)
 
 
 RED = character(1, "Red")

@@ -111,6 +111,16 @@ def test_each_face_is_analysed_on_its_own_grown_crop(settings: Settings, tmp_pat
     assert engine.analyze(InferenceJob(image=encode(image), detect_faces=False)).faces == ()
 
 
+def test_face_boxes_of_a_draft_decoded_jpeg_are_in_upload_pixels(settings: Settings, tmp_path: Path) -> None:
+    engine = create_engine(face_settings(settings, tmp_path / "hub", [LEFT_FACE, RIGHT_FACE]))
+    engine.draft = 320  # a 2560x1280 JPEG then decodes at 1/4 scale: 640x320, the detector's own size
+    large = two_characters(60).resize((2560, 1280), Image.Resampling.NEAREST)
+    analysis = engine.analyze(InferenceJob(image=encode(large, "JPEG", quality=95)))
+    assert (analysis.width, analysis.height) == (2560, 1280)
+    scaled = {tuple(4 * side for side in box) for box in (LEFT_FACE, RIGHT_FACE)}
+    assert {face.box for face in analysis.faces} == scaled
+
+
 def test_one_face_means_the_whole_picture_is_identified(settings: Settings, tmp_path: Path) -> None:
     engine = create_engine(face_settings(settings, tmp_path / "hub", [LEFT_FACE]))
     analysis = engine.analyze(InferenceJob(image=encode(two_characters(60))))

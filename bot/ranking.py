@@ -1,0 +1,128 @@
+"""Ordering characters for one query: by tag-profile distance, or by CCIP best-k scores with tags as tie-breaker.
+
+The gallery decides which characters a guild may see and builds their tag profiles; this module only
+turns distances into a ranking, so both measures share one result shape and one "unknown" rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from bot.fusion import EmbeddingMetric, best_k_scores, difference_to_confidence
+from bot.profile import distance_to_confidence
+from bot.store.records import CharacterRecord
+
+Measure = Literal["tags", "embedding"]
+
+EVERY_GUILD = -1
+"""The scope of an embedding row that every guild may see (a global character's global reference)."""
+
+
+@dataclass(frozen=True)
+class RankedCharacter:
+    """One character's place in a ranking of a query region."""
+
+    character: CharacterRecord
+    distance: float
+    """The ranking's measure: CCIP best-k difference when `Ranking.measure` is "embedding", else tag distance."""
+    confidence: float
+    tag_distance: float | None = None
+    """The tag-profile distance (the tie-breaker and the explanation), whatever the measure."""
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """Every visible character, closest first; `unknown` when even the closest is too far."""
+
+    candidates: tuple[RankedCharacter, ...]
+    unknown: bool
+    measure: Measure = "tags"
+
+    def position_of(self, character_id: int) -> int | None:
+        """1-based rank of a character, or None when it has no visible references."""
+        for position, candidate in enumerate(self.candidates, start=1):
+            if candidate.character.id == character_id:
+                return position
+        return None
+
+
+@dataclass(frozen=True)
+class TagEvidence:
+    """How one vocabulary tag speaks for (weight > 0) or against (weight < 0) a character."""
+
+    tag: str
+    image: float
+    character: float
+    weight: float
+
+
+@dataclass(frozen=True)
+class EmbeddingMatrix:
+    """Every indexed reference embedding stacked once per gallery change, so a query is one metric call."""
+
+    vectors: np.ndarray
+    """[M, d] float32 embeddings."""
+    owners: np.ndarray
+    """[M] character id of each row."""
+    scopes: np.ndarray
+    """[M] guild id that may see each row, or EVERY_GUILD."""
+
+    @classmethod
+    def stack(cls, rows: Iterable[tuple[int, int | None, np.ndarray]]) -> EmbeddingMatrix:
+        """Build from (character id, scope guild or None for every guild, embedding) rows."""
+        listed = list(rows)
+        return cls(
+            vectors=np.stack([row[2] for row in listed]).astype(np.float32) if listed else np.zeros((0, 0), np.float32),
+            owners=np.asarray([row[0] for row in listed], dtype=np.int64),
+            scopes=np.asarray([EVERY_GUILD if row[1] is None else row[1] for row in listed], dtype=np.int64),
+        )
+
+    def scores(self, metric: EmbeddingMetric, query: np.ndarray, *, guild_id: int | None, k: int) -> dict[int, float]:
+        """Best-k CCIP score per character over the rows this guild may see (characters without rows are absent)."""
+        rows = self.scopes == EVERY_GUILD
+        if guild_id is not None:
+            rows |= self.scopes == guild_id
+        if not rows.any():
+            return {}
+        return best_k_scores(metric.differences_to(query, self.vectors[rows]), self.owners[rows], k)
+
+
+def rank_by_tags(
+    characters: Sequence[CharacterRecord], tag_distances: np.ndarray, *, unknown_distance: float
+) -> Ranking:
+    """Closest tag profile first; unknown when the closest is beyond `unknown_distance`."""
+    tag_distances = np.asarray(tag_distances, dtype=np.float64)
+    confidences = np.asarray(distance_to_confidence(tag_distances), dtype=float)
+    order = np.argsort(tag_distances, kind="stable")
+    candidates = tuple(
+        RankedCharacter(characters[i], float(tag_distances[i]), float(confidences[i]), float(tag_distances[i]))
+        for i in order
+    )
+    return Ranking(candidates=candidates, unknown=not candidates or candidates[0].distance > unknown_distance)
+
+
+def rank_by_embedding(
+    characters: Sequence[CharacterRecord],
+    scores: dict[int, float],
+    tag_distances: np.ndarray,
+    *,
+    threshold: float,
+) -> Ranking:
+    """Lowest best-k CCIP score first, ties broken by tag distance; unknown beyond the model's threshold.
+
+    A character with no visible embedding scores infinity: it still ranks (last), so `whynot` can place it.
+    """
+    tag_distances = np.asarray(tag_distances, dtype=np.float64)
+    ccip = np.asarray([scores.get(character.id, np.inf) for character in characters], dtype=np.float64)
+    confidences = np.asarray(difference_to_confidence(np.nan_to_num(ccip, posinf=1e9), threshold), dtype=float)
+    order = np.lexsort((tag_distances, ccip))
+    candidates = tuple(
+        RankedCharacter(characters[i], float(ccip[i]), float(confidences[i]), float(tag_distances[i])) for i in order
+    )
+    return Ranking(
+        candidates=candidates, unknown=not candidates or candidates[0].distance > threshold, measure="embedding"
+    )
