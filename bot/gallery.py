@@ -15,7 +15,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bot.fusion import BEST_K, EmbeddingMetric
-from bot.profile import DEFAULT_UNKNOWN_DISTANCE, CharacterProfile, build_profile, profile_distances, tag_evidence
+from bot.profile import (
+    DEFAULT_UNKNOWN_DISTANCE,
+    CharacterProfile,
+    build_profile,
+    contrast_evidence,
+    profile_distances,
+    tag_evidence,
+)
 from bot.ranking import (
     EmbeddingMatrix,
     RankedCharacter,
@@ -225,19 +232,40 @@ class Gallery:
             )
         return self._matrix
 
-    def evidence(self, tag_probs: np.ndarray, character_id: int, *, guild_id: int | None = None) -> list[TagEvidence]:
-        """Signed per-tag evidence of the query for one character, strongest (either sign) first."""
-        entry = self._entries.get(character_id)
-        profile = self._profile(entry, guild_id) if entry else None
+    def evidence(
+        self, tag_probs: np.ndarray, character_id: int, *, guild_id: int | None = None, versus: int | None = None
+    ) -> list[TagEvidence]:
+        """Signed per-tag evidence of the query for one character, strongest (either sign) first.
+
+        With `versus` (another character's id) the evidence contrasts the two profiles, and each weight is
+        that tag's share of the whole contrast, so the weights read as "how much of the difference".
+        """
+        profile = self._visible_profile(character_id, guild_id)
         if profile is None:
             return []
         query = self.vocabulary.select(tag_probs)
-        weights = np.asarray(tag_evidence(query, profile), dtype=float)
+        rival = self._visible_profile(versus, guild_id) if versus is not None and versus != character_id else None
+        if rival is None:
+            weights = np.asarray(tag_evidence(query, profile), dtype=float)
+        else:
+            contrast = np.asarray(contrast_evidence(query, profile, rival), dtype=float)
+            total = float(np.abs(contrast).sum())
+            weights = contrast / total if total > 0 else contrast
         order = np.argsort(-np.abs(weights), kind="stable")
         return [
-            TagEvidence(self.vocabulary.names[i], float(query[i]), float(profile.mean[i]), float(weights[i]))
+            TagEvidence(
+                self.vocabulary.names[i],
+                float(query[i]),
+                float(profile.mean[i]),
+                float(weights[i]),
+                rival=None if rival is None else float(rival.mean[i]),
+            )
             for i in order
         ]
+
+    def _visible_profile(self, character_id: int, guild_id: int | None) -> CharacterProfile | None:
+        entry = self._entries.get(character_id)
+        return self._profile(entry, guild_id) if entry else None
 
     def _profile(self, entry: _Entry, guild_id: int | None) -> CharacterProfile | None:
         """The character's profile over the references this guild may see, built once per change."""

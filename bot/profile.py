@@ -93,6 +93,24 @@ def tag_evidence(query: np.ndarray, profile: CharacterProfile) -> np.ndarray:
     return (tag_weights(spread) * presence * agreement).astype(np.float32)
 
 
+def distance_contributions(query: np.ndarray, profile: CharacterProfile) -> np.ndarray:
+    """Each dim's share of `profile_distances` [n_dims]; the shares add up to the query's distance."""
+    query = np.asarray(query, dtype=np.float64)
+    weights = tag_weights(profile.spread.astype(np.float64))
+    return weights * np.square(query - profile.mean.astype(np.float64)) / weights.sum()
+
+
+def contrast_evidence(query: np.ndarray, profile: CharacterProfile, rival: CharacterProfile) -> np.ndarray:
+    """Signed per-dim evidence [n_dims] for the character over a rival: positive where the picture fits it better.
+
+    Why contrast: "why is this Bart and not Lisa" is answered by the tags on which the picture is closer
+    to one profile than the other, not by how well either fits alone. Each dim is the rival's
+    contribution to its distance minus the character's, so the evidence adds up to exactly
+    distance(rival) - distance(character): it accounts for the whole gap between the two and nothing else.
+    """
+    return (distance_contributions(query, rival) - distance_contributions(query, profile)).astype(np.float32)
+
+
 def distance_to_confidence(distances: np.ndarray) -> np.ndarray:
     """Map distances to a confidence in [0, 1]: 1 at 0, 0.5 at DEFAULT_UNKNOWN_DISTANCE, towards 0 beyond."""
     ratio = np.maximum(np.asarray(distances, dtype=np.float64), 0.0) / DEFAULT_UNKNOWN_DISTANCE

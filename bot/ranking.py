@@ -58,6 +58,8 @@ class TagEvidence:
     image: float
     character: float
     weight: float
+    rival: float | None = None
+    """The rival character's profile value, when the evidence contrasts two characters."""
 
 
 @dataclass(frozen=True)

@@ -94,13 +94,15 @@ def test_whynot_json_and_table(capsys, data_dir: Path, pictures: Path) -> None:
     code, out, _ = run(capsys, data_dir, "whynot", query, "bea", "--json")
     assert code == 0
     payload = json.loads(out)
-    assert list(payload) == ["character", "rank", "distance", "best_match", "evidence"]
+    assert list(payload) == ["character", "rank", "distance", "best_match", "evidence", "compared_with"]
     assert payload["character"] == "bea"
     assert payload["rank"] > 1
     assert payload["best_match"] == "alice"
     assert payload["evidence"]
+    assert payload["compared_with"] == "alice"
     for item in payload["evidence"]:
-        assert list(item) == ["tag", "image", "character", "weight"]
+        assert list(item) == ["tag", "image", "character", "weight", "rival"]
+        assert 0.0 <= item["rival"] <= 1.0
     assert min(item["weight"] for item in payload["evidence"]) < 0
     code, out, _ = run(capsys, data_dir, "whynot", query, "bea")
     assert code == 0

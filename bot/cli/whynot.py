@@ -48,9 +48,11 @@ def whynot_json(result: WhyNotResult) -> dict:
                 "image": round(item.image, 6),
                 "character": round(item.character, 6),
                 "weight": round(item.weight, 6),
+                "rival": None if item.rival is None else round(item.rival, 6),
             }
             for item in result.evidence
         ],
+        "compared_with": result.compared_with,
     }
 
 
@@ -64,9 +66,17 @@ def render(result: WhyNotResult) -> str:
             f"best match: {result.best_match} (distance {result.best_distance:.3f})."
         )
     sections = [verdict]
+    if result.compared_with:
+        sections.append(f"evidence: tags on which the picture is nearer {result.character} or {result.compared_with}.")
+    headers = ("tag", "image", result.character) + ((result.compared_with,) if result.compared_with else ())
     for title, items in (("speaks for", result.supporting), ("speaks against", result.opposing)):
         if items:
-            rows = [(item.tag, item.image, item.character, item.weight) for item in items]
+            rows = [
+                (item.tag, item.image, item.character)
+                + ((item.rival,) if result.compared_with else ())
+                + (item.weight,)
+                for item in items
+            ]
             sections.append(f"\n{title} {result.character}:")
-            sections.append(format_table(("tag", "image", "character", "weight"), rows, indent="  "))
+            sections.append(format_table((*headers, "weight"), rows, indent="  "))
     return "\n".join(sections)

@@ -54,6 +54,8 @@ class Evidence:
     image: float
     character: float
     weight: float
+    rival: float | None = None
+    """The compared character's value (see `WhyNotResult.compared_with`), when there is one."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,8 @@ class WhyNotResult:
     """What `distance` measures: the CCIP best-k difference ("embedding") or the tag-profile distance."""
     tag_distance: float | None = None
     """The tag-profile distance, which the evidence explains, whatever the measure."""
+    compared_with: str | None = None
+    """The character the evidence contrasts with: the best match, or the runner-up when this one leads."""
 
     @property
     def supporting(self) -> tuple[Evidence, ...]:

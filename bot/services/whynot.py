@@ -6,10 +6,12 @@ profile's, because a person can check "blonde hair" but not a 768-d difference.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from bot.analysis import Analyzer, ImageAnalysis, InferenceJob
 from bot.errors import NotFound
 from bot.gallery import Gallery
-from bot.ranking import TagEvidence
+from bot.ranking import RankedCharacter, TagEvidence
 from bot.services.identify import check_same_tagger, rank_region
 from bot.services.naming import resolve_character
 from bot.services.results import Evidence, WhyNotResult
@@ -49,7 +51,12 @@ class WhyNotService:
                 continue
             own = ranking.candidates[rank - 1]
             leader = ranking.candidates[0]
-            evidence = self._strongest(self.gallery.evidence(region.tag_probs, character.id, guild_id=guild_id))
+            rival = _rival(ranking.candidates, rank)
+            evidence = self._strongest(
+                self.gallery.evidence(
+                    region.tag_probs, character.id, guild_id=guild_id, versus=rival.id if rival else None
+                )
+            )
             result = WhyNotResult(
                 character=character.name,
                 character_id=character.id,
@@ -63,6 +70,7 @@ class WhyNotService:
                 box=region.box,
                 measure=ranking.measure,
                 tag_distance=own.tag_distance,
+                compared_with=rival.name if rival else None,
             )
             if best is None or (result.rank, result.distance) < (best.rank, best.distance):
                 best = result
@@ -75,10 +83,17 @@ class WhyNotService:
         supporting = [item for item in evidence if item.weight > 0][: self.evidence_per_side]
         opposing = [item for item in evidence if item.weight < 0][: self.evidence_per_side]
         chosen = sorted(supporting + opposing, key=lambda item: -abs(item.weight))
-        return tuple(Evidence(item.tag, item.image, item.character, item.weight) for item in chosen)
+        return tuple(Evidence(item.tag, item.image, item.character, item.weight, item.rival) for item in chosen)
 
     def _require_references(self, character: CharacterRecord, guild_id: int | None) -> None:
         if not self.gallery.has_character(character.id, guild_id=guild_id):
             raise NotFound(
                 f"{character.name} has no approved references here yet; enroll a few pictures of them first."
             )
+
+
+def _rival(candidates: Sequence[RankedCharacter], rank: int) -> CharacterRecord | None:
+    """Whom to contrast with: the best match, or the runner-up when the named character is the best match."""
+    if rank > 1:
+        return candidates[0].character
+    return candidates[1].character if len(candidates) > 1 else None

@@ -10,6 +10,8 @@ from bot.profile import (
     SPREAD_FLOOR,
     CharacterProfile,
     build_profile,
+    contrast_evidence,
+    distance_contributions,
     distance_to_confidence,
     profile_distances,
     tag_evidence,
@@ -94,3 +96,35 @@ def test_confidence_is_monotone_in_unit_range() -> None:
     assert np.all(np.diff(confidence) < 0)
     assert confidence.min() >= 0.0
     assert confidence.max() <= 1.0
+
+
+def test_contributions_add_up_to_the_distance() -> None:
+    rng = np.random.default_rng(1)
+    profile = build_profile(rng.random((6, 10)))
+    query = rng.random(10)
+    parts = distance_contributions(query, profile)
+    assert parts.shape == (10,)
+    assert np.all(parts >= 0)
+    np.testing.assert_allclose(parts.sum(), profile_distances(query, [profile])[0], rtol=1e-5)
+
+
+def test_contrast_accounts_for_the_whole_gap_between_two_characters() -> None:
+    rng = np.random.default_rng(2)
+    own, rival = build_profile(rng.random((5, 12))), build_profile(rng.random((5, 12)))
+    query = rng.random(12)
+    evidence = contrast_evidence(query, own, rival)
+    own_distance, rival_distance = profile_distances(query, [own, rival])
+    np.testing.assert_allclose(evidence.sum(), rival_distance - own_distance, rtol=1e-4, atol=1e-7)
+
+
+def test_contrast_signs_between_a_blonde_and_a_blue_haired_character() -> None:
+    # dims: blonde_hair, blue_hair, red_clothes (both have it), wings (neither has it)
+    blonde = build_profile(np.array([[0.9, 0.0, 0.8, 0.0], [1.0, 0.1, 0.9, 0.0]]))
+    blue = build_profile(np.array([[0.0, 0.9, 0.8, 0.0], [0.1, 1.0, 0.9, 0.0]]))
+    query = np.array([0.95, 0.0, 0.85, 0.0])
+    for_blue = contrast_evidence(query, blue, blonde)
+    assert for_blue[0] < 0  # the picture is blonde: against blue, for blonde
+    assert for_blue[1] < 0  # the picture lacks blue hair: against blue
+    assert for_blue[2] == pytest.approx(0.0, abs=1e-6)  # both wear red: says nothing about which
+    assert for_blue[3] == 0.0
+    np.testing.assert_allclose(contrast_evidence(query, blonde, blue), -for_blue, rtol=1e-6)

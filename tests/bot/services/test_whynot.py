@@ -58,6 +58,40 @@ async def test_blonde_picture_against_blue_hair_names_the_colours_that_differ(se
     assert weights == sorted(weights, reverse=True)
 
 
+async def test_evidence_contrasts_with_the_best_match_and_names_its_values(services: Services) -> None:
+    await enroll_pair(services)
+    query = picture(BLONDE, seed=63)
+    result = await services.whynot.whynot(query, "Bea")
+    assert result.compared_with == "Alice"
+
+    names = services.gallery.vocabulary.names
+    alice_mean = np.mean([await vocabulary_vector(services, picture(BLONDE, seed)) for seed in REF_SEEDS], axis=0)
+    for item in result.evidence:
+        assert item.rival == pytest.approx(float(alice_mean[names.index(item.tag)]), abs=1e-5)
+    # Bea is not the best match, so the evidence as a whole speaks against her, tag by tag where the
+    # picture is nearer Alice's value than Bea's.
+    assert result.opposing
+    for item in result.opposing:
+        assert abs(item.image - item.rival) < abs(item.image - item.character)
+
+
+async def test_the_best_match_is_contrasted_with_the_runner_up(services: Services) -> None:
+    await enroll_pair(services)
+    result = await services.whynot.whynot(picture(BLONDE, seed=64), "Alice")
+    assert result.rank == 1
+    assert result.compared_with == "Bea"
+    assert result.supporting
+
+
+async def test_a_lone_character_gets_absolute_evidence(services: Services) -> None:
+    for seed in REF_SEEDS:
+        await services.enrollment.enroll_approved("Alice", picture(BLONDE, seed))
+    result = await services.whynot.whynot(picture(BLUE_HAIR, seed=65), "Alice")
+    assert result.compared_with is None
+    assert all(item.rival is None for item in result.evidence)
+    assert result.opposing
+
+
 async def test_the_matching_character_ranks_first_with_supporting_evidence(services: Services) -> None:
     await enroll_pair(services)
     result = await services.whynot.whynot(picture(BLONDE, seed=61), "alice")
