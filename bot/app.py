@@ -14,6 +14,9 @@ from bot.reference_images import ReferenceImages
 from bot.services.characters import CharacterService
 from bot.services.enrollment import EnrollmentService
 from bot.services.identify import IdentifyService
+from bot.services.names import NameSearch
+from bot.services.references import ReferencePictures
+from bot.services.review import ReviewService
 from bot.services.whynot import WhyNotService
 from bot.store.repository import CharacterStore
 from bot.vocabulary import select_vocabulary
@@ -32,6 +35,9 @@ class Services:
     whynot: WhyNotService
     enrollment: EnrollmentService
     characters: CharacterService
+    review: ReviewService
+    pictures: ReferencePictures
+    names: NameSearch
 
     async def close(self) -> None:
         """Release the analyzer (workers, sessions) and the database connections."""
@@ -59,6 +65,14 @@ async def open_services(settings: Settings, *, analyzer: Analyzer | None = None)
         raise
     images = ReferenceImages(settings.reference_dir)
     recognition = settings.recognition
+    enrollment = EnrollmentService(
+        store,
+        analyzer,
+        gallery,
+        images,
+        duplicate_hash_distance=recognition.duplicate_hash_distance,
+        submissions_per_hour=settings.discord.submissions_per_hour,
+    )
     return Services(
         settings=settings,
         store=store,
@@ -67,13 +81,9 @@ async def open_services(settings: Settings, *, analyzer: Analyzer | None = None)
         images=images,
         identify=IdentifyService(analyzer, gallery, top_k=recognition.top_k),
         whynot=WhyNotService(store, analyzer, gallery),
-        enrollment=EnrollmentService(
-            store,
-            analyzer,
-            gallery,
-            images,
-            duplicate_hash_distance=recognition.duplicate_hash_distance,
-            submissions_per_hour=settings.discord.submissions_per_hour,
-        ),
+        enrollment=enrollment,
         characters=CharacterService(store, gallery),
+        review=ReviewService(store, images, enrollment),
+        pictures=ReferencePictures(store, images),
+        names=NameSearch(store),
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from typing import TypeVar
 
 import discord
 from discord import app_commands
@@ -16,8 +17,22 @@ from discord import app_commands
 from models.errors import UserFacingError
 
 log = logging.getLogger(__name__)
+E = TypeVar("E", bound=BaseException)
 
 APOLOGY = "Sorry, something went wrong on my side while doing that. The error was logged; please try again later."
+
+
+def written_for_discord(error: E) -> E:
+    """Mark an error whose message was written here, for Discord: its markdown is meant, not a name's."""
+    error.discord_markdown = True  # type: ignore[attr-defined]
+    return error
+
+
+def _shown(error: UserFacingError) -> str:
+    """The message as Discord should show it: a core message is plain text, so names in it stay literal."""
+    if getattr(error, "discord_markdown", False):
+        return error.user_message
+    return discord.utils.escape_mentions(discord.utils.escape_markdown(error.user_message))
 
 
 def unwrap(error: BaseException) -> BaseException:
@@ -33,7 +48,7 @@ def user_message(error: BaseException) -> str | None:
     """The sentence to show for an expected error, or None when it is a bug."""
     error = unwrap(error)
     if isinstance(error, UserFacingError):
-        return error.user_message
+        return _shown(error)
     if isinstance(error, app_commands.CommandOnCooldown):
         return f"Slow down: try this again in {max(1, round(error.retry_after))} s."
     if isinstance(error, app_commands.MissingPermissions):

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import aiohttp
 import discord
 
+from bot.discord_errors import written_for_discord
 from models.errors import ImageRejected
 from models.intake import sniff_image_type
 
@@ -21,16 +22,18 @@ def _human(size: int) -> str:
 
 def too_large(size: int, max_bytes: int) -> ImageRejected:
     """The error for a file over the cap, naming both sizes."""
-    return ImageRejected(
-        "too_large",
-        f"That file is {_human(size)}; the limit is {_human(max_bytes)}. Send a smaller picture.",
-        detail=f"{size} bytes > {max_bytes}",
+    return written_for_discord(
+        ImageRejected(
+            "too_large",
+            f"That file is {_human(size)}; the limit is {_human(max_bytes)}. Send a smaller picture.",
+            detail=f"{size} bytes > {max_bytes}",
+        )
     )
 
 
 def not_an_image(what: str) -> ImageRejected:
     """The error for a file that is not a picture."""
-    return ImageRejected("not_an_image", f"{what} is not a picture; send a {ACCEPTED} image.")
+    return written_for_discord(ImageRejected("not_an_image", f"{what} is not a picture; send a {ACCEPTED} image."))
 
 
 def check_image_bytes(data: bytes, max_bytes: int, *, what: str = "That file") -> bytes:
@@ -38,7 +41,7 @@ def check_image_bytes(data: bytes, max_bytes: int, *, what: str = "That file") -
     if len(data) > max_bytes:
         raise too_large(len(data), max_bytes)
     if not data:
-        raise ImageRejected("empty", f"{what} is empty; send a {ACCEPTED} image.")
+        raise written_for_discord(ImageRejected("empty", f"{what} is empty; send a {ACCEPTED} image."))
     if sniff_image_type(data) is None:
         raise not_an_image(what)
     return data

@@ -35,7 +35,10 @@ class CharactersCog(commands.GroupCog, group_name="character", group_description
         )
 
     async def _say(self, interaction: discord.Interaction, text: str) -> None:
-        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+        if interaction.response.is_done():
+            await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+        else:
+            await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
     @app_commands.command(name="info", description="Show a character's names, scope and references")
     @app_commands.autocomplete(character=character_autocomplete)
@@ -77,6 +80,7 @@ class CharactersCog(commands.GroupCog, group_name="character", group_description
     async def remove(self, interaction: discord.Interaction, character: str) -> None:
         """Delete the character, its references and their pictures."""
         record = await self._editable(interaction, character)
+        await interaction.response.defer(ephemeral=True, thinking=True)  # deletes every picture file too
         await self.bot.services.enrollment.remove_character(record.id, actor_id=interaction.user.id)
         await self._say(interaction, f"Removed **{esc(record.name)}** and its references.")
 
@@ -97,8 +101,9 @@ class PromoteCog(commands.Cog):
             raise PermissionDenied("Only the bot's owner can promote characters to the global gallery.")
         characters = self.bot.services.characters
         record = await characters.resolve(character, guild_id=guild_id_of(interaction))
+        await interaction.response.defer(ephemeral=True, thinking=True)  # re-indexes every approved reference
         promoted, served = await characters.promote(record.id, actor_id=interaction.user.id)
-        await interaction.response.send_message(
+        await interaction.followup.send(
             f"**{esc(promoted.name)}** is now global, with {served} references.",
             ephemeral=True,
             allowed_mentions=NO_MENTIONS,

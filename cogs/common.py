@@ -6,16 +6,15 @@ from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
-from rapidfuzz import fuzz, process, utils
 
+from bot.discord_errors import written_for_discord
 from bot.errors import PermissionDenied
-from bot.store.records import CharacterRecord
+from bot.services.names import NameChoice
 
 if TYPE_CHECKING:
     from bot.discord_client import WaifuBot
 
 NO_MENTIONS = discord.AllowedMentions.none()
-MAX_CHOICES = 25
 RATE, PER_SECONDS = 6, 60.0
 """Per-user cooldown of the picture commands: a person can ask this often; inference is shared by everyone."""
 
@@ -50,8 +49,10 @@ async def is_moderator(interaction: discord.Interaction) -> bool:
 async def require_moderator(interaction: discord.Interaction) -> None:
     """Raise PermissionDenied unless the user moderates this guild."""
     if not await is_moderator(interaction):
-        raise PermissionDenied(
-            "Only moderators can do that (the Manage Server permission, or the role set with `/settings modrole`)."
+        raise written_for_discord(
+            PermissionDenied(
+                "Only moderators can do that (the Manage Server permission, or the role set with `/settings modrole`)."
+            )
         )
 
 
@@ -64,32 +65,28 @@ async def moderator_check(interaction: discord.Interaction) -> bool:
     return True
 
 
-def rank_names(current: str, characters: list[CharacterRecord], limit: int = MAX_CHOICES) -> list[tuple[str, str]]:
-    """(label, canonical name) pairs matching what was typed, over names and aliases in any script."""
-    if not current.strip():
-        return [(c.name, c.name) for c in sorted(characters, key=lambda c: c.name.casefold())][:limit]
-    labels: list[tuple[str, str]] = []
-    for character in characters:
-        labels.append((character.name, character.name))
-        labels.extend((f"{alias} ({character.name})", character.name) for alias in character.aliases)
-    found = process.extract(
-        current, [label for label, _ in labels], scorer=fuzz.WRatio, processor=utils.default_process, limit=None
-    )
-    result: list[tuple[str, str]] = []
-    seen: set[str] = set()
-    for _, score, position in found:
-        label, name = labels[position]
-        if score < 50 or name in seen:
-            continue
-        seen.add(name)
-        result.append((label, name))
-        if len(result) == limit:
-            break
-    return result
+def age_restricted(channel: object) -> bool:
+    """Whether the channel is marked age-restricted (threads inherit it; DMs never are)."""
+    is_nsfw = getattr(channel, "is_nsfw", None)
+    return bool(is_nsfw is not None and is_nsfw())
+
+
+def interaction_guild_id(interaction: discord.Interaction) -> int | None:
+    """The guild of the interaction, or None in direct messages (global characters only)."""
+    return interaction.guild.id if interaction.guild else None
+
+
+def _as_choices(found: list[NameChoice]) -> list[app_commands.Choice[str]]:
+    return [app_commands.Choice(name=choice.label[:100], value=choice.name[:100]) for choice in found]
 
 
 async def character_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-    """Autocomplete of character names and aliases visible from this guild."""
-    guild_id = interaction.guild.id if interaction.guild else None
-    characters = await bot_of(interaction).services.store.list_characters(guild_id=guild_id)
-    return [app_commands.Choice(name=label[:100], value=name[:100]) for label, name in rank_names(current, characters)]
+    """Autocomplete of character names and aliases visible from this guild, in any script."""
+    found = await bot_of(interaction).services.names.choices(current, guild_id=interaction_guild_id(interaction))
+    return _as_choices(found)
+
+
+async def new_or_known_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    """Like `character_autocomplete`, plus what was typed as a new character's name when nobody has it."""
+    search = bot_of(interaction).services.names
+    return _as_choices(await search.choices(current, guild_id=interaction_guild_id(interaction), offer_new=True))

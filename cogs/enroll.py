@@ -10,7 +10,7 @@ from bot.discord_client import WaifuBot
 from bot.discord_errors import reply_error
 from bot.discord_images import ImageSource, images_in, read_attachment, read_source
 from bot.errors import NotFound
-from cogs.common import NO_MENTIONS, bot_of, character_autocomplete, guild_id_of
+from cogs.common import NO_MENTIONS, bot_of, guild_id_of, new_or_known_autocomplete
 from cogs.rendering import submitted_text
 
 
@@ -74,7 +74,7 @@ class EnrollCog(commands.Cog):
         image="A picture of the character",
         series="The series the character is from (for new characters)",
     )
-    @app_commands.autocomplete(character=character_autocomplete)
+    @app_commands.autocomplete(character=new_or_known_autocomplete)
     @app_commands.guild_only()
     async def enroll(
         self,

@@ -13,46 +13,29 @@ from bot.discord_client import WaifuBot
 from bot.discord_errors import user_message
 from bot.discord_images import images_in, read_attachment, read_source
 from bot.errors import NotFound
-from bot.gallery import visible
 from bot.services.results import IdentifyResult
-from bot.store.records import ReferenceStatus
-from cogs.common import NO_MENTIONS, PER_SECONDS, RATE, bot_of
-from cogs.rendering import identify_embed, thumbnail_allowed
+from cogs.common import (
+    NO_MENTIONS,
+    PER_SECONDS,
+    RATE,
+    age_restricted,
+    bot_of,
+    interaction_guild_id,
+)
+from cogs.rendering import identify_embed
 
 log = logging.getLogger(__name__)
-
-
-async def best_reference_file(
-    bot: WaifuBot, result: IdentifyResult, guild_id: int | None, channel: object, name: str
-) -> discord.File | None:
-    """The best match's first visible reference picture, unless its rating does not suit the channel."""
-    known = [region for region in result.regions if not region.unknown and region.matches]
-    if not known or known[0].matches[0].character_id is None:
-        return None
-    references = await bot.services.store.list_references(
-        status=ReferenceStatus.APPROVED, character_id=known[0].matches[0].character_id, all_scopes=True
-    )
-    for reference in references:
-        if not visible(reference.guild_id, guild_id) or not reference.image_path:
-            continue
-        if not thumbnail_allowed(reference.rating, channel):
-            return None
-        try:
-            data = bot.services.images.read(reference.image_path)
-        except OSError:
-            log.warning("reference image %s is missing", reference.image_path)
-            continue
-        extension = reference.image_path.rsplit(".", 1)[-1]
-        return discord.File(io.BytesIO(data), filename=f"{name}.{extension}")
-    return None
 
 
 async def identify_bytes(
     bot: WaifuBot, data: bytes, *, guild_id: int | None, channel: object, label: str | None, index: int = 0
 ) -> tuple[IdentifyResult, discord.Embed, discord.File | None]:
-    """Identify one picture and render it, with the best reference as thumbnail when allowed."""
+    """Identify one picture and render it, with the best match's reference as thumbnail where allowed."""
     result = await bot.services.identify.identify(data, guild_id=guild_id)
-    thumbnail = await best_reference_file(bot, result, guild_id, channel, f"reference{index}")
+    picture = await bot.services.pictures.thumbnail(result, guild_id=guild_id, age_restricted=age_restricted(channel))
+    thumbnail = None
+    if picture is not None:
+        thumbnail = discord.File(io.BytesIO(picture.data), filename=f"reference{index}.{picture.extension}")
     embed = identify_embed(result, label=label, thumbnail=thumbnail.filename if thumbnail else None)
     return result, embed, thumbnail
 
@@ -63,6 +46,8 @@ class IdentifyCog(commands.Cog):
     def __init__(self, bot: WaifuBot) -> None:
         self.bot = bot
         self.auto_channels: set[int] = set()
+        self.auto_cooldown = commands.CooldownMapping.from_cooldown(RATE, PER_SECONDS, commands.BucketType.user)
+        """Auto-identify answers a person this often; pictures posted faster are left alone."""
         self.menu = app_commands.ContextMenu(name="Identify character", callback=self.identify_message)
         self.menu.guild_only = True
 
@@ -82,13 +67,14 @@ class IdentifyCog(commands.Cog):
         """Identify an attached picture."""
         await interaction.response.defer(thinking=True)
         data = await read_attachment(image, self.bot.settings.images.max_bytes)
-        guild_id = interaction.guild.id if interaction.guild else None
+        guild_id = interaction_guild_id(interaction)
         _, embed, thumbnail = await identify_bytes(
             self.bot, data, guild_id=guild_id, channel=interaction.channel, label=None
         )
         files = [thumbnail] if thumbnail else []
         await interaction.followup.send(embed=embed, files=files, allowed_mentions=NO_MENTIONS)
 
+    @app_commands.checks.cooldown(RATE, PER_SECONDS, key=lambda i: i.user.id)
     async def identify_message(self, interaction: discord.Interaction, message: discord.Message) -> None:
         """Identify every picture of a message (attachments and embeds), up to four."""
         sources = images_in(message)
@@ -98,7 +84,7 @@ class IdentifyCog(commands.Cog):
         if len(sources) > 1:
             await interaction.edit_original_response(content=f"Looking at {len(sources)} pictures…")
         bot = bot_of(interaction)
-        guild_id = interaction.guild.id if interaction.guild else None
+        guild_id = interaction_guild_id(interaction)
         embeds: list[discord.Embed] = []
         files: list[discord.File] = []
         for index, source in enumerate(sources):
@@ -126,6 +112,10 @@ class IdentifyCog(commands.Cog):
             return
         sources = images_in(message, limit=1)
         if not sources:
+            return
+        bucket = self.auto_cooldown.get_bucket(message)
+        if bucket is not None and bucket.update_rate_limit():
+            log.info("auto-identify skipped message %s: %s posts too quickly", message.id, message.author.id)
             return
         try:
             data = await read_source(sources[0], self.bot.settings.images.max_bytes, self.bot.http_session)

@@ -4,25 +4,24 @@ from __future__ import annotations
 
 import discord
 
+from bot.services.references import best_match
 from bot.services.results import EnrollmentResult, Evidence, IdentifyResult, RegionResult, WhyNotResult
-from bot.store.records import CharacterRecord, ReferenceRecord
+from bot.services.review import Submission
+from bot.store.records import CharacterRecord
 from cogs.common import esc
 
 FOUND_COLOUR = discord.Colour.green()
 UNKNOWN_COLOUR = discord.Colour.light_grey()
 REVIEW_COLOUR = discord.Colour.blurple()
-ADULT_RATINGS = frozenset({"questionable", "explicit"})
 UNKNOWN_TEXT = (
     "I don't recognise this character. If you know who it is, teach me with `/enroll character:<name> image:<picture>`."
 )
 
-
-def thumbnail_allowed(rating: str | None, channel: object) -> bool:
-    """A reference rated questionable or explicit is shown only in an age-restricted channel."""
-    if rating not in ADULT_RATINGS:
-        return True
-    is_nsfw = getattr(channel, "is_nsfw", None)
-    return bool(is_nsfw and is_nsfw())
+SOME_UNKNOWN_TEXT = "I don't recognise every face. Teach me the others with `/enroll character:<name> image:<picture>`."
+TAGGER_ONLY_TEXT = (
+    "The tagger knows **{name}**, but nobody has taught me its pictures yet: add one with "
+    "`/enroll character:{name} image:<picture>`."
+)
 
 
 def percent(confidence: float) -> str:
@@ -47,10 +46,13 @@ def _match_lines(region: RegionResult) -> str:
 
 def identify_embed(result: IdentifyResult, *, label: str | None = None, thumbnail: str | None = None) -> discord.Embed:
     """Per region: the top matches with confidence and series; unknown regions say so and how to teach the bot."""
-    known = [region for region in result.regions if not region.unknown and region.matches]
-    if known:
-        best = known[0].matches[0]
+    best = best_match(result)
+    if best is not None:
         embed = discord.Embed(title=f"This looks like {esc(best.character)}", colour=FOUND_COLOUR)
+        if best.character_id is None:
+            embed.description = TAGGER_ONLY_TEXT.format(name=esc(best.character))
+        elif any(region.unknown for region in result.regions):
+            embed.description = SOME_UNKNOWN_TEXT
     else:
         embed = discord.Embed(title="Unknown character", colour=UNKNOWN_COLOUR, description=UNKNOWN_TEXT)
     for index, region in enumerate(result.regions, start=1):
@@ -67,28 +69,44 @@ def identify_embed(result: IdentifyResult, *, label: str | None = None, thumbnai
     return embed
 
 
-def _evidence_lines(items: tuple[Evidence, ...], character: str, limit: int = 6) -> str:
-    lines = [
-        f"`{esc(item.tag)}` picture {item.image:.2f} · {character} {item.character:.2f} ({item.weight:+.2f})"
-        for item in items[:limit]
-    ]
+def _evidence_lines(items: tuple[Evidence, ...], character: str, rival: str | None, limit: int = 6) -> str:
+    lines = []
+    for item in items[:limit]:
+        line = f"`{esc(item.tag)}` picture {item.image:.2f} · {character} {item.character:.2f}"
+        if rival is not None and item.rival is not None:
+            line += f" · {rival} {item.rival:.2f}"
+        lines.append(f"{line} ({item.weight:+.2f})")
     return "\n".join(lines) or "nothing notable"
+
+
+def _measured(result: WhyNotResult, value: float) -> str:
+    """A ranking value named by what it measures: a CCIP difference, or a tag-profile distance."""
+    return f"CCIP difference {value:.3f}" if result.measure == "embedding" else f"distance {value:.3f}"
 
 
 def whynot_embed(result: WhyNotResult) -> discord.Embed:
     """Rank, distance, best match, and the strongest tag evidence for and against, with both values."""
     name = esc(result.character)
     if result.rank == 1:
-        headline = f"**{name}** is the best match here (distance {result.distance:.3f}, {percent(result.confidence)})."
+        headline = (
+            f"**{name}** is the best match here ({_measured(result, result.distance)}, {percent(result.confidence)})."
+        )
     else:
         headline = (
-            f"**{name}** ranks #{result.rank} of {result.candidates} (distance {result.distance:.3f}, "
+            f"**{name}** ranks #{result.rank} of {result.candidates} ({_measured(result, result.distance)}, "
             f"{percent(result.confidence)}). The best match is **{esc(result.best_match)}** "
-            f"(distance {result.best_distance:.3f})."
+            f"({_measured(result, result.best_distance)})."
         )
+    if result.measure == "embedding" and result.tag_distance is not None:
+        headline += f"\nThe tags below explain the tag distance of **{name}**, {result.tag_distance:.3f}."
     embed = discord.Embed(title=f"Why (not) {name}?", description=headline, colour=REVIEW_COLOUR)
-    embed.add_field(name=f"For {name}", value=_evidence_lines(result.supporting, name)[:1024], inline=False)
-    embed.add_field(name=f"Against {name}", value=_evidence_lines(result.opposing, name)[:1024], inline=False)
+    rival = esc(result.compared_with) if result.compared_with else None
+    if rival is not None:
+        embed.description += (
+            f"\nEvidence compares **{name}** with **{rival}**: the tags where the picture is nearer one."
+        )
+    embed.add_field(name=f"For {name}", value=_evidence_lines(result.supporting, name, rival)[:1024], inline=False)
+    embed.add_field(name=f"Against {name}", value=_evidence_lines(result.opposing, name, rival)[:1024], inline=False)
     return embed
 
 
@@ -101,22 +119,25 @@ def submitted_text(result: EnrollmentResult) -> str:
     )
 
 
-def review_embed(
-    reference: ReferenceRecord, character: CharacterRecord | None, pending: int, image: str | None
-) -> discord.Embed:
-    """One pending submission as a moderator sees it."""
-    name = esc(character.name) if character else f"character #{reference.character_id}"
-    embed = discord.Embed(title=f"Submission #{reference.id}: {name}", colour=REVIEW_COLOUR)
-    if character and character.series:
-        embed.add_field(name="Series", value=esc(character.series))
+def review_embed(submission: Submission, image: str | None, *, hidden_rating: bool = False) -> discord.Embed:
+    """One pending submission as a moderator sees it; `hidden_rating`: the picture is sent as a spoiler."""
+    reference = submission.reference
+    embed = discord.Embed(title=f"Submission #{reference.id}: {esc(submission.character_name)}", colour=REVIEW_COLOUR)
+    if submission.character and submission.character.series:
+        embed.add_field(name="Series", value=esc(submission.character.series))
     submitter = f"<@{reference.submitted_by}>" if reference.submitted_by else "unknown"
     embed.add_field(name="Submitted by", value=submitter)
     embed.add_field(name="Submitted", value=discord.utils.format_dt(reference.submitted_at, "R"))
+    if reference.rating:
+        note = " (the picture is behind a spoiler: this channel is not age-restricted)" if hidden_rating else ""
+        embed.add_field(name="Rating", value=f"{esc(reference.rating)}{note}", inline=False)
     if reference.source:
         embed.add_field(name="Source", value=esc(reference.source)[:1024], inline=False)
-    if image is not None:
+    if image is not None and not hidden_rating:
         embed.set_image(url=f"attachment://{image}")
-    embed.set_footer(text=f"{pending} pending in this server")
+    elif submission.image is None:
+        embed.add_field(name="Picture", value="The picture file is missing.", inline=False)
+    embed.set_footer(text=f"{submission.pending} pending in this server")
     return embed
 
 

@@ -16,9 +16,9 @@ from discord.ext import commands
 
 from bot.discord_client import WaifuBot
 from bot.discord_errors import reply_error
-from bot.errors import NotFound
-from bot.store.records import ReferenceRecord, ReferenceStatus
-from cogs.common import NO_MENTIONS, bot_of, esc, guild_id_of, require_moderator
+from bot.services.references import may_show
+from bot.services.review import Action, ReviewDecision, Submission
+from cogs.common import NO_MENTIONS, age_restricted, bot_of, esc, guild_id_of, require_moderator
 from cogs.rendering import review_embed
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ CUSTOM_ID = r"waifu:review:(?P<action>approve|reject|skip):(?P<reference>\d+)"
 class ReviewButton(discord.ui.DynamicItem[discord.ui.Button], template=CUSTOM_ID):
     """One review action on one submission."""
 
-    def __init__(self, action: str, reference_id: int) -> None:
+    def __init__(self, action: Action, reference_id: int) -> None:
         label, style = ACTIONS[action]
         super().__init__(discord.ui.Button(label=label, style=style, custom_id=f"waifu:review:{action}:{reference_id}"))
         self.action = action
@@ -45,7 +45,7 @@ class ReviewButton(discord.ui.DynamicItem[discord.ui.Button], template=CUSTOM_ID
         cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]
     ) -> ReviewButton:
         """Rebuild the button from its custom id (after a restart too)."""
-        return cls(match["action"], int(match["reference"]))
+        return cls(match["action"], int(match["reference"]))  # type: ignore[arg-type]
 
     async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
         """Check the moderator, apply the action, and show the next submission in place."""
@@ -58,38 +58,48 @@ class ReviewButton(discord.ui.DynamicItem[discord.ui.Button], template=CUSTOM_ID
         await require_moderator(interaction)
         bot = bot_of(interaction)
         guild_id = guild_id_of(interaction)
-        reference = await bot.services.store.get_reference(self.reference_id)
-        if reference is None or reference.guild_id != guild_id:
-            raise NotFound(f"Submission #{self.reference_id} no longer exists.")
-        character = await bot.services.store.get_character(reference.character_id)
-        name = esc(character.name) if character else f"character #{reference.character_id}"
-        if self.action == "skip":
-            status = f"Skipped #{reference.id}."
-        elif reference.status is not ReferenceStatus.PENDING:
-            status = f"Submission #{reference.id} was already {reference.status.value}."
-        elif self.action == "approve":
-            await bot.services.enrollment.approve(reference.id, reviewer_id=interaction.user.id)
-            status = f"Approved #{reference.id}: **{name}** is now recognised in this server."
-            await notify_submitter(bot, reference, f"Your picture of **{name}** was approved. Thank you!")
-        else:
-            await bot.services.enrollment.reject(reference.id, reviewer_id=interaction.user.id)
-            status = f"Rejected #{reference.id} ({name})."
-            await notify_submitter(bot, reference, f"Your picture of **{name}** was not accepted.")
-        after = reference.id if self.action == "skip" else None
-        card = await review_card(bot, guild_id, after_id=after)
-        if card is None:
+        review = bot.services.review
+        decision = await review.decide(
+            self.reference_id, self.action, guild_id=guild_id, reviewer_id=interaction.user.id
+        )
+        status = decision_text(decision)
+        after = decision.reference.id if decision.outcome == "skipped" else None
+        submission = await review.next_submission(guild_id, after_id=after)
+        if submission is None:
             await interaction.response.edit_message(
                 content=f"{status} No more pending submissions.", embed=None, attachments=[], view=None
             )
-            return
-        embed, files, view = card
-        await interaction.response.edit_message(content=status, embed=embed, attachments=files, view=view)
+        else:
+            embed, files, view = review_card(submission, age_restricted(interaction.channel))
+            await interaction.response.edit_message(content=status, embed=embed, attachments=files, view=view)
+        if decision.submitter_should_hear:  # after answering: Discord waits only 3 s for the answer
+            await notify_submitter(bot, decision)
 
 
-async def notify_submitter(bot: WaifuBot, reference: ReferenceRecord, text: str) -> None:
+def decision_text(decision: ReviewDecision) -> str:
+    """The moderator's confirmation of what their press did."""
+    reference_id, name = decision.reference.id, esc(decision.character_name)
+    match decision.outcome:
+        case "approved":
+            return f"Approved #{reference_id}: **{name}** is now recognised in this server."
+        case "rejected":
+            return f"Rejected #{reference_id} ({name})."
+        case "skipped":
+            return f"Skipped #{reference_id}."
+        case _:
+            return f"Submission #{reference_id} was already {decision.reference.status.value}."
+
+
+async def notify_submitter(bot: WaifuBot, decision: ReviewDecision) -> None:
     """Tell the submitter by direct message when configured; a closed DM is not an error."""
+    reference = decision.reference
     if not bot.settings.discord.notify_submitter or not reference.submitted_by:
         return
+    name = esc(decision.character_name)
+    if decision.outcome == "approved":
+        text = f"Your picture of **{name}** (submission #{reference.id}) was approved. Thank you!"
+    else:
+        text = f"Your picture of **{name}** (submission #{reference.id}) was not accepted."
     try:
         user = await bot.fetch_user(reference.submitted_by)
         await user.send(text, allowed_mentions=NO_MENTIONS)
@@ -97,26 +107,17 @@ async def notify_submitter(bot: WaifuBot, reference: ReferenceRecord, text: str)
         log.info("could not notify user %s about submission %s", reference.submitted_by, reference.id)
 
 
-async def review_card(
-    bot: WaifuBot, guild_id: int, *, after_id: int | None = None
-) -> tuple[discord.Embed, list[discord.File], discord.ui.View] | None:
-    """The next pending submission of the guild (after `after_id` when skipping) with its buttons."""
-    store = bot.services.store
-    reference = await store.next_pending(guild_id=guild_id, after_id=after_id)
-    if reference is None and after_id is not None:
-        reference = await store.next_pending(guild_id=guild_id)
-    if reference is None:
-        return None
-    character = await store.get_character(reference.character_id)
+def review_card(
+    submission: Submission, channel_age_restricted: bool
+) -> tuple[discord.Embed, list[discord.File], discord.ui.View]:
+    """A submission's embed, its picture (a spoiler when its rating does not suit the channel) and buttons."""
+    reference = submission.reference
+    hidden = not may_show(reference.rating, age_restricted=channel_age_restricted)
     files: list[discord.File] = []
-    if reference.image_path:
-        try:
-            data = bot.services.images.read(reference.image_path)
-            files.append(discord.File(io.BytesIO(data), filename="submission." + reference.image_path.rsplit(".")[-1]))
-        except OSError:
-            log.warning("picture of submission %s is missing", reference.id)
-    pending = await store.count_pending(guild_id=guild_id)
-    embed = review_embed(reference, character, pending, files[0].filename if files else None)
+    if submission.image is not None:
+        filename = f"submission.{submission.extension}"
+        files.append(discord.File(io.BytesIO(submission.image), filename=filename, spoiler=hidden))
+    embed = review_embed(submission, files[0].filename if files else None, hidden_rating=hidden)
     view = discord.ui.View(timeout=None)
     for action in ACTIONS:
         view.add_item(ReviewButton(action, reference.id))
@@ -143,11 +144,11 @@ class ReviewCog(commands.Cog):
         """Show the first pending submission privately, with its buttons."""
         await require_moderator(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
-        card = await review_card(self.bot, guild_id_of(interaction))
-        if card is None:
+        submission = await self.bot.services.review.next_submission(guild_id_of(interaction))
+        if submission is None:
             await interaction.followup.send("No pending submissions. 🎉", ephemeral=True)
             return
-        embed, files, view = card
+        embed, files, view = review_card(submission, age_restricted(interaction.channel))
         await interaction.followup.send(embed=embed, files=files, view=view, ephemeral=True)
 
 

@@ -10,7 +10,7 @@ from bot.discord_client import WaifuBot
 from bot.discord_errors import reply_error
 from bot.discord_images import ImageSource, images_in, read_attachment, read_source
 from bot.errors import NotFound
-from cogs.common import NO_MENTIONS, PER_SECONDS, RATE, bot_of, character_autocomplete
+from cogs.common import NO_MENTIONS, PER_SECONDS, RATE, bot_of, character_autocomplete, interaction_guild_id
 from cogs.rendering import whynot_embed
 
 
@@ -51,6 +51,7 @@ class WhyNotCog(commands.Cog):
         """Take the message menu away with the cog."""
         self.bot.tree.remove_command(self.menu.name, type=self.menu.type)
 
+    @app_commands.checks.cooldown(RATE, PER_SECONDS, key=lambda i: i.user.id)
     async def whynot_message(self, interaction: discord.Interaction, message: discord.Message) -> None:
         """Ask for the character, then explain the message's first picture."""
         sources = images_in(message, limit=1)
@@ -66,8 +67,7 @@ class WhyNotCog(commands.Cog):
         """Explain the ranking of `character` for the picture."""
         await interaction.response.defer(thinking=True)
         data = await read_attachment(image, self.bot.settings.images.max_bytes)
-        guild_id = interaction.guild.id if interaction.guild else None
-        result = await self.bot.services.whynot.whynot(data, character, guild_id=guild_id)
+        result = await self.bot.services.whynot.whynot(data, character, guild_id=interaction_guild_id(interaction))
         await interaction.followup.send(embed=whynot_embed(result), allowed_mentions=NO_MENTIONS)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from bot.config import Settings
 from tests.cogs.conftest import World, enroll_cast, running_bot
 from tests.discord_emulator import InteractionHandle, Reply
@@ -15,6 +17,15 @@ async def submit(world: World, name: str, seed: int, *, series: str | None = Non
         options["series"] = series
     handle = await world.member.slash("enroll", **options)
     return await handle.until(lambda r: bool(r.content))
+
+
+async def direct_messages(world: World, count: int) -> list[dict]:
+    """The bodies of the first `count` messages the bot posted to channels (DMs here), waiting for them."""
+    async with asyncio.timeout(10):
+        while len(sent := [r.json for r in world.emu.requests_to("POST", "/channels/") if r.json]) < count:
+            world.emu.recorded.clear()
+            await world.emu.recorded.wait()
+    return sent
 
 
 async def open_review(world: World) -> tuple[InteractionHandle, Reply]:
@@ -50,9 +61,9 @@ async def test_submit_review_approve_then_identify_finds_the_character(world: Wo
         assert "No more pending submissions." in update.content
 
         after = await (await world.member.slash("identify", image=world.picture(GREEN_HAIR, seed=55))).final()
+        dms = await direct_messages(world, 3)
     assert after.embeds[0]["title"] == "This looks like Midori"
-    dms = [r for r in world.emu.requests_to("POST", "/channels/") if r.json and "approved" in r.json.get("content", "")]
-    assert len(dms) == 3, "the submitter is told about each approval"
+    assert all(" was approved. Thank you!" in dm["content"] for dm in dms), "the submitter is told about each approval"
 
 
 async def test_reject_keeps_the_picture_out_of_the_gallery(world: World, bot_settings: Settings) -> None:
@@ -147,3 +158,64 @@ async def test_submissions_are_rate_limited_per_user(world: World, bot_settings:
     assert "submission #" in first.content and "submission #" in second.content
     assert third.ephemeral and third.content.startswith("You are submitting too quickly; try again in ")
     assert "submission #" in other_user.content
+
+
+async def test_a_name_full_of_markdown_and_mentions_is_shown_literally_everywhere(
+    world: World, bot_settings: Settings
+) -> None:
+    name = "**bold** @everyone"
+    escaped = "\\*\\*bold\\*\\* @\u200beveryone"
+    async with running_bot(bot_settings, world.emu) as bot:
+        await enroll_cast(bot)
+        acknowledgement = await submit(world, name, seed=85)
+        _, card = await open_review(world)
+        message = world.emu.messages[max(world.emu.messages)]
+        approve = next(cid for cid in card.custom_ids() if ":approve:" in cid)
+        approved = await (await world.owner.press(message, approve)).answer()
+        identified = await (await world.member.slash("identify", image=world.picture(GREEN_HAIR, seed=86))).final()
+        (dm,) = await direct_messages(world, 1)
+    assert f"Your picture of **{escaped}** (a new character)" in acknowledgement.content
+    assert card.embeds[0]["title"].endswith(f": {escaped}")
+    assert approved.content.startswith(f"Approved #{approve.rsplit(':', 1)[1]}: **{escaped}** is now recognised")
+    assert identified.embeds[0]["title"] == f"This looks like {escaped}"
+    assert escaped in dm["content"] and dm["allowed_mentions"] == {"parse": []}
+    for reply in (acknowledgement, card, approved, identified):
+        assert "@everyone" not in reply.text()
+
+
+async def test_rejection_is_told_to_the_submitter(world: World, bot_settings: Settings) -> None:
+    async with running_bot(bot_settings, world.emu):
+        await submit(world, "Midori", seed=87)
+        _, card = await open_review(world)
+        message = world.emu.messages[max(world.emu.messages)]
+        reject = next(cid for cid in card.custom_ids() if ":reject:" in cid)
+        await (await world.owner.press(message, reject)).answer()
+        sent = [body["content"] for body in await direct_messages(world, 1)]
+    assert sent == [f"Your picture of **Midori** (submission #{reject.rsplit(':', 1)[1]}) was not accepted."]
+
+
+async def test_enroll_autocomplete_offers_known_names_and_the_typed_new_one(
+    world: World, bot_settings: Settings
+) -> None:
+    async with running_bot(bot_settings, world.emu) as bot:
+        await enroll_cast(bot)
+        typed = await (await world.member.autocomplete("enroll", focused="character", character="Alic")).answer()
+        exact = await (await world.member.autocomplete("enroll", focused="character", character="alice")).answer()
+    assert typed.data["choices"] == [
+        {"name": "Alice", "value": "Alice"},
+        {"name": "Alic (new character)", "value": "Alic"},
+    ]
+    assert exact.data["choices"] == [{"name": "Alice", "value": "Alice"}]
+
+
+async def test_a_modal_submission_that_fails_is_answered_privately(world: World, bot_settings: Settings) -> None:
+    async with running_bot(bot_settings, world.emu) as bot:
+        message = world.emu.add_message(
+            world.member.channel, world.other.user, attachments=[world.picture(GREEN_HAIR, seed=88)]
+        )
+        opened = await (await world.member.message_command("Submit as character reference", message)).answer()
+        handle = await world.member.submit_modal(opened.data, {"Character name": "   ", "Series (optional)": ""})
+        reply = await handle.until(lambda r: bool(r.content))
+        pending = await bot.services.store.next_pending(guild_id=world.guild.id)
+    assert reply.ephemeral and reply.content == "A character name or alias cannot be empty."
+    assert pending is None

@@ -9,6 +9,7 @@ import pytest
 from bot.analysis import ImageAnalysis, InferenceJob
 from bot.config import Settings
 from bot.discord_errors import APOLOGY
+from cogs.common import RATE
 from models.errors import ImageRejected
 from models.intake import load_image
 from tests.cogs.conftest import World, running_bot
@@ -80,3 +81,45 @@ async def test_unexpected_error_gets_an_apology_and_the_log_gets_the_traceback(
     assert any(record.exc_info and "secret internal detail" in str(record.exc_info[1]) for record in caplog.records)
     sent = [str(r.json) for r in world.emu.requests if r.json]
     assert not any("secret internal detail" in body or "Traceback" in body for body in sent)
+
+
+async def test_picture_commands_are_rate_limited_per_user(world: World, bot_settings: Settings) -> None:
+    async with running_bot(bot_settings, world.emu):
+        answers = [
+            await identify_reply(world, world.emu.add_attachment(b"plain text", f"n{i}.txt", "text/plain"))
+            for i in range(RATE + 1)
+        ]
+        someone_else = await (
+            await world.other.slash("identify", image=world.emu.add_attachment(b"x", "o.txt", "text/plain"))
+        ).until(lambda r: bool(r.content))
+    assert all(
+        answer.endswith("is not a picture; send a PNG, JPEG, GIF, WebP or BMP image.") for answer in answers[:-1]
+    )
+    assert answers[-1].startswith("Slow down: try this again in ") and answers[-1].endswith(" s.")
+    assert "is not a picture" in someone_else.content
+
+
+async def test_the_identify_message_menu_is_rate_limited_too(world: World, bot_settings: Settings) -> None:
+    async with running_bot(bot_settings, world.emu):
+        message = world.emu.add_message(world.member.channel, world.other.user, content="no picture here")
+        answers = [
+            (await (await world.member.message_command("Identify character", message)).answer()).content
+            for _ in range(RATE + 1)
+        ]
+    assert all(answer.startswith("That message has no pictures") for answer in answers[:-1])
+    assert answers[-1].startswith("Slow down: try this again in ")
+
+
+async def test_bad_pictures_are_refused_the_same_way_on_enroll(world: World, bot_settings: Settings) -> None:
+    bot_settings.images.max_bytes = 10_000
+    async with running_bot(bot_settings, world.emu):
+        replies = []
+        for attachment in (
+            world.emu.add_attachment(b"%PDF-1.7", "doc.png", "image/png"),
+            world.emu.add_attachment(encode(draw_character(BLONDE, seed=1, size=(600, 600)), "BMP"), "big.bmp"),
+        ):
+            handle = await world.member.slash("enroll", character="Alice", image=attachment)
+            replies.append(await handle.until(lambda r: bool(r.content)))
+    assert all(reply.ephemeral for reply in replies)
+    assert replies[0].content == "`doc.png` is not a picture; send a PNG, JPEG, GIF, WebP or BMP image."
+    assert replies[1].content == "That file is 1.0 MB; the limit is 10 KB. Send a smaller picture."

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from bot.config import Settings
+from cogs.common import RATE
 from tests.cogs.conftest import World, enroll_approved, enroll_cast, running_bot
 from tests.drawing import BLONDE, GREEN_HAIR, draw_character, encode
 
@@ -71,7 +72,9 @@ async def test_character_tools_rename_alias_info_remove_and_audit(world: World, 
     assert "Only moderators" in member_refused.content
     assert removed.content.startswith(r"Removed **Midori \*Green\***")
     assert gone is None
-    assert {entry.actor_id for entry in audit} >= {int(world.owner.user["id"])}
+    by_owner = {entry.action for entry in audit if entry.actor_id == int(world.owner.user["id"])}
+    assert {"character.rename", "character.remove"} <= by_owner
+    assert any(action.startswith("character.alias") for action in by_owner), by_owner
 
 
 async def test_only_the_bot_owner_promotes_a_server_character_to_global(world: World, bot_settings: Settings) -> None:
@@ -87,3 +90,35 @@ async def test_only_the_bot_owner_promotes_a_server_character_to_global(world: W
     assert promoted.content == "**Midori** is now global, with 3 references."
     assert record is not None and record.guild_id is None
     assert seen_elsewhere.regions[0].matches[0].character == "Midori"
+
+
+async def test_autoidentify_leaves_a_flood_of_pictures_from_one_person_alone(
+    world: World, bot_settings: Settings
+) -> None:
+    async with running_bot(bot_settings, world.emu, auto_identify=True):
+        await (
+            await world.owner.slash("settings", "autoidentify", channel=world.guild.channels[0], enabled=True)
+        ).answer()
+        for index in range(RATE + 2):
+            await world.member.post("", attachments=[world.picture(GREEN_HAIR, 60 + index, filename=f"{index}.png")])
+        await world.other.post("", attachments=[world.picture(GREEN_HAIR, 70, filename="other.png")])
+        async with asyncio.timeout(10):
+            while "other.png" not in world.emu.downloads or len(world.emu.downloads) < RATE + 1:
+                world.emu.downloaded.clear()
+                await world.emu.downloaded.wait()
+        await asyncio.sleep(0.3)  # time to download the rest, were it going to
+    assert sorted(world.emu.downloads) == sorted([f"{index}.png" for index in range(RATE)] + ["other.png"])
+
+
+async def test_the_owner_promotes_a_servers_references_of_a_global_character(
+    world: World, bot_settings: Settings
+) -> None:
+    async with running_bot(bot_settings, world.emu) as bot:
+        await enroll_cast(bot)
+        await enroll_approved(bot, "Alice", BLONDE, range(110, 112), guild_id=world.guild.id)
+        promoted = await (await world.developer.slash("promote", character="Alice")).answer()
+        again = await (await world.developer.slash("promote", character="Alice")).answer()
+        references = await bot.services.store.list_references(all_scopes=True)
+    assert promoted.ephemeral and promoted.content == "**Alice** is now global, with 7 references."
+    assert again.ephemeral and again.content == "Alice is already global and has no guild references to promote."
+    assert all(reference.guild_id is None for reference in references)

@@ -32,6 +32,9 @@ async def test_whynot_explains_rank_best_match_and_evidence(world: World, bot_se
     fields = {f["name"]: f["value"] for f in embed["fields"]}
     assert set(fields) == {"For Bea", "Against Bea"}
     assert " picture " in fields["Against Bea"] and " Bea " in fields["Against Bea"]
+    # the evidence contrasts Bea with the best match, and each line gives Alice's value too
+    assert "compares **Bea** with **Alice**" in embed["description"]
+    assert all(" Alice " in line for line in fields["Against Bea"].splitlines())
 
 
 async def test_whynot_unknown_name_suggests_close_names_privately(world: World, bot_settings: Settings) -> None:
@@ -55,3 +58,15 @@ async def test_whynot_on_someone_elses_picture_via_the_message_menu(world: World
     assert opened.callback_type == 9
     assert reply.embeds[0]["title"] == "Why (not) Pia?"
     assert "The best match is **Alice**" in reply.embeds[0]["description"]
+
+
+async def test_a_typed_name_in_an_error_is_shown_literally(world: World, bot_settings: Settings) -> None:
+    async with running_bot(bot_settings, world.emu) as bot:
+        await enroll_cast(bot)
+        handle = await world.member.slash(
+            "whynot", character="**bold** @everyone", image=world.picture(BLONDE, seed=24)
+        )
+        reply = await handle.until(lambda r: "Could not find" in r.content)
+    assert reply.ephemeral
+    assert reply.content.startswith("Could not find a character named '\\*\\*bold\\*\\* @\u200beveryone'.")
+    assert reply.data["allowed_mentions"] == {"parse": []}
