@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from bot.analysis import Box
+from bot.ranking import TagEvidence
 from bot.store.records import CharacterRecord, ReferenceRecord
 
 
@@ -46,16 +47,8 @@ class IdentifyResult:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
-@dataclass(frozen=True)
-class Evidence:
-    """One tag's value in the image and in the character's profile; weight > 0 speaks for the character."""
-
-    tag: str
-    image: float
-    character: float
-    weight: float
-    rival: float | None = None
-    """The compared character's value (see `WhyNotResult.compared_with`), when there is one."""
+Evidence = TagEvidence
+"""One tag's value in the image, in the character's profile and (when contrasting) in the rival's."""
 
 
 @dataclass(frozen=True)

@@ -83,7 +83,7 @@ class WhyNotService:
         supporting = [item for item in evidence if item.weight > 0][: self.evidence_per_side]
         opposing = [item for item in evidence if item.weight < 0][: self.evidence_per_side]
         chosen = sorted(supporting + opposing, key=lambda item: -abs(item.weight))
-        return tuple(Evidence(item.tag, item.image, item.character, item.weight, item.rival) for item in chosen)
+        return tuple(chosen)
 
     def _require_references(self, character: CharacterRecord, guild_id: int | None) -> None:
         if not self.gallery.has_character(character.id, guild_id=guild_id):
