@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.analysis import Analyzer
 from bot.config import Settings
@@ -18,6 +18,7 @@ from bot.services.names import NameSearch
 from bot.services.references import ReferencePictures
 from bot.services.review import ReviewService
 from bot.services.whynot import WhyNotService
+from bot.store.changes import ChangeFeed
 from bot.store.repository import CharacterStore
 from bot.vocabulary import select_vocabulary
 
@@ -38,6 +39,24 @@ class Services:
     review: ReviewService
     pictures: ReferencePictures
     names: NameSearch
+    changes: ChangeFeed
+    """The audit log followed from the moment the gallery was loaded."""
+    _unapplied: set[int] = field(default_factory=set, init=False, repr=False)
+    _refreshing: asyncio.Lock = field(default_factory=asyncio.Lock, init=False, repr=False)
+
+    async def refresh(self) -> int:
+        """Reload the characters other processes changed since the last refresh; returns how many.
+
+        A character this process changed itself is reloaded too, which is harmless. Characters whose
+        reload failed are kept and retried by the next call, so no change is lost to a database hiccup.
+        """
+        async with self._refreshing:
+            self._unapplied |= await self.changes.poll()
+            if not self._unapplied:
+                return 0
+            reloaded = await self.gallery.reload_characters(self.store, self._unapplied)
+            self._unapplied.clear()
+            return reloaded
 
     async def close(self) -> None:
         """Release the analyzer (workers, sessions) and the database connections."""
@@ -55,6 +74,7 @@ async def open_services(settings: Settings, *, analyzer: Analyzer | None = None)
     metric = await asyncio.to_thread(open_embedding_metric, settings, session_config(settings))
     store = await CharacterStore.open(settings.resolved_database_url())
     try:
+        changes = await ChangeFeed.start(store)  # before the gallery loads, so no change falls in between
         if analyzer is None:
             analyzer = LocalAnalyzer(await asyncio.to_thread(create_engine, settings))
         gallery = await Gallery.load(
@@ -86,4 +106,5 @@ async def open_services(settings: Settings, *, analyzer: Analyzer | None = None)
         review=ReviewService(store, images, enrollment),
         pictures=ReferencePictures(store, images),
         names=NameSearch(store),
+        changes=changes,
     )

@@ -44,6 +44,11 @@ class RecognitionSettings(BaseModel):
     embedder: str = Field("ccip-caformer-24-randaug-pruned", description="Model card of the character embedder.")
     face_detection: bool = Field(False, description="Detect faces and identify each face on its own.")
     detector: str = Field("face_detect_v1.4_s", description="Model card of the face detector.")
+    refresh_seconds: float = Field(
+        30.0,
+        ge=0,
+        description="How often the bot reloads characters other processes changed (CLI, a second bot); 0: never.",
+    )
 
 
 class PoolSettings(BaseModel):

@@ -75,7 +75,7 @@ class WaifuBot(commands.Bot):
         self.auto_identify = auto_identify
         self._given_analyzer = analyzer
         self._opened: list[object] = []
-        self._heartbeat_task: asyncio.Task[None] | None = None
+        self._background: list[asyncio.Task[None]] = []
         self.tree.on_error = self.on_app_command_error  # type: ignore[method-assign]
 
     async def setup_hook(self) -> None:
@@ -89,7 +89,11 @@ class WaifuBot(commands.Bot):
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await self.sync_commands()
-        self._heartbeat_task = asyncio.create_task(self._beat())
+        self._background.append(asyncio.create_task(self._beat()))
+        if self.settings.recognition.refresh_seconds > 0:
+            self._background.append(
+                asyncio.create_task(self._follow_changes(self.settings.recognition.refresh_seconds))
+            )
         log.info("waifu-bot ready to connect: %d characters in the gallery", self.services.gallery.character_count)
 
     async def sync_commands(self) -> None:
@@ -117,14 +121,30 @@ class WaifuBot(commands.Bot):
                     path.touch()
             await asyncio.sleep(HEARTBEAT_SECONDS)
 
+    async def _follow_changes(self, every_seconds: float) -> None:
+        """Reload what other processes (the CLI, another bot on the same database) changed; never dies of an error."""
+        while True:
+            await asyncio.sleep(every_seconds)
+            try:
+                reloaded = await self.services.refresh()
+            except Exception:
+                log.exception("could not read changes from the store; trying again in %g s", every_seconds)
+                continue
+            if reloaded:
+                log.info("reloaded %d characters changed in the store", reloaded)
+
     async def close(self) -> None:
         """Disconnect, then close what `setup_hook` opened, newest first; each close runs even if one fails."""
         await super().close()
-        if self._heartbeat_task is not None:
-            self._heartbeat_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._heartbeat_task
-            self._heartbeat_task = None
+        while self._background:
+            task = self._background.pop()
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+            except Exception:
+                log.exception("background task %r had failed", task)
         while self._opened:
             resource = self._opened.pop()
             try:

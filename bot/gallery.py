@@ -1,7 +1,8 @@
 """The in-memory index of approved references of ONE tagger (and one embedder), ranked per character.
 
 Queries never touch the database: the store is read once at start, and every approve, enroll or
-remove updates the index at once. Only the character that changed gets its profile rebuilt.
+remove updates the index at once; changes made by other processes (the CLI, a second bot on one
+database) arrive through `reload_characters`. Only the character that changed gets its profile rebuilt.
 With an embedder (CCIP), characters are ranked by the mean of their best-k CCIP differences and the
 tag-profile distance breaks ties and explains; without one, by the tag-profile distance alone.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -125,6 +127,29 @@ class Gallery:
                 gallery.embedder or "no embedder",
             )
         return gallery
+
+    async def reload_characters(self, store: CharacterStore, character_ids: Iterable[int]) -> int:
+        """Re-read only these characters (changed by another process): their record and approved references.
+
+        Everything is read before the index changes, so a query never meets a half-reloaded character;
+        a character that no longer exists, or has no approved reference of these models, leaves the index.
+        Returns how many characters were reloaded.
+        """
+        current: dict[int, tuple[CharacterRecord | None, list[ReferenceRecord]]] = {}
+        for character_id in sorted(set(character_ids)):
+            record = await store.get_character(character_id)
+            references = []
+            if record is not None:
+                references = await store.list_references(
+                    status=ReferenceStatus.APPROVED, character_id=character_id, all_scopes=True
+                )
+            current[character_id] = (record, references)
+        for character_id, (record, references) in current.items():
+            self.remove_character(character_id)
+            for reference in references:
+                if record is not None and self.accepts(reference):
+                    self.add(record, reference)
+        return len(current)
 
     def accepts(self, reference: ReferenceRecord) -> bool:
         """Whether the reference's vectors come from this gallery's models (a gallery never mixes two)."""

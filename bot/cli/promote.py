@@ -24,5 +24,9 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
         record = await services.characters.resolve(args.character, guild_id=args.guild)
         promoted, served = await services.characters.promote(record.id)
     print(f"{promoted.name} is now global, with {served} approved reference(s).")
-    print("A running bot sees the change after its next restart.")
+    every = settings.recognition.refresh_seconds
+    if every > 0:
+        print(f"A running bot on this database picks the change up within {every:g} s.")
+    else:
+        print("Refreshing is off (WAIFU_RECOGNITION__REFRESH_SECONDS=0): a running bot sees it after a restart.")
     return 0

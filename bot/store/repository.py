@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from bot.store.changes import ChangeReading
 from bot.store.characters import CharacterOperations
 from bot.store.convert import audit_entry
 from bot.store.records import AuditEntry
@@ -16,7 +17,7 @@ from bot.store.references import ReferenceOperations
 from bot.store.tables import AuditRow
 
 
-class CharacterStore(CharacterOperations, ReferenceOperations):
+class CharacterStore(CharacterOperations, ReferenceOperations, ChangeReading):
     """Async repository over the store's database; open it with `await CharacterStore.open(url)`."""
 
     async def audit_log(self, *, guild_id: int | None = None, limit: int = 50) -> list[AuditEntry]:

@@ -1,0 +1,58 @@
+"""Reloading only the characters another process changed, from a real (SQLite) store."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.gallery import Gallery
+from bot.store.database import sqlite_url
+from bot.store.repository import CharacterStore
+from bot.vocabulary import Vocabulary
+from tests.bot.store.samples import TAGGER, enroll_sample, vector
+
+DIMS = 24
+VOCABULARY = Vocabulary(tagger=TAGGER, indices=np.arange(DIMS), names=tuple(f"tag{i}" for i in range(DIMS)))
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[CharacterStore]:
+    opened = await CharacterStore.open(sqlite_url(tmp_path / "store.sqlite3"))
+    yield opened
+    await opened.close()
+
+
+async def test_reload_takes_the_current_state_of_the_listed_characters_only(store: CharacterStore) -> None:
+    anna, _ = await enroll_sample(store, "Anna", seed=1)
+    await enroll_sample(store, "Anna", seed=2)
+    bert, _ = await enroll_sample(store, "Bert", seed=3)
+    carl, _ = await enroll_sample(store, "Carl", seed=4)
+    gallery = await Gallery.load(store, VOCABULARY)
+    assert gallery.character_count == 3
+
+    # Another process: Anna renamed, one more reference and one of another model; Bert removed;
+    # Dora new with a pending submission only; Erik new; Carl renamed but not in the reload list.
+    await store.rename_character(anna.id, "Anne")
+    await enroll_sample(store, "Anne", seed=5)
+    await enroll_sample(store, "Anne", seed=6, tagger="other@2", tag_vector=vector(6, dims=8))
+    await store.remove_character(bert.id)
+    dora, _ = await enroll_sample(store, "Dora", seed=7, status="pending")
+    erik, _ = await enroll_sample(store, "Erik", seed=8)
+    await store.rename_character(carl.id, "Karl")
+
+    reloaded = await gallery.reload_characters(store, [anna.id, bert.id, dora.id, erik.id, anna.id])
+    assert reloaded == 4
+    assert gallery.reference_count(anna.id) == 3
+    assert gallery.reference_count(bert.id) == 0 and not gallery.has_character(bert.id)
+    assert not gallery.has_character(dora.id)  # pending references serve nobody
+    assert gallery.reference_count(erik.id) == 1
+    ranking = gallery.rank(vector(5))
+    names = {candidate.character.id: candidate.character.name for candidate in ranking.candidates}
+    assert names == {anna.id: "Anne", carl.id: "Carl", erik.id: "Erik"}  # Carl waits for his own reload
+
+    assert await gallery.reload_characters(store, [carl.id]) == 1
+    assert {c.character.name for c in gallery.rank(vector(5)).candidates} == {"Anne", "Karl", "Erik"}
+    assert await gallery.reload_characters(store, []) == 0

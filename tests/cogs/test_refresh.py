@@ -1,0 +1,105 @@
+"""The running bot picks up characters another process (the CLI, a second bot) enrolls in its database."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+
+from bot.app import open_services
+from bot.config import Settings
+from bot.discord_client import WaifuBot
+from bot.store.changes import AuditChange
+from tests.cogs.conftest import World, running_bot
+from tests.drawing import BLONDE, BLUE_HAIR, Design, draw_character, encode
+
+REFRESH_SECONDS = 0.2
+
+
+async def enroll_elsewhere(settings: Settings, cast: dict[str, Design]) -> None:
+    """Enroll through a separate `Services` on the bot's database, as `waifu-bot enroll` would."""
+    cli = await open_services(settings)
+    try:
+        for name, design in cast.items():
+            for seed in range(3):
+                await cli.enrollment.enroll_approved(name, encode(draw_character(design, seed=seed)))
+    finally:
+        await cli.close()
+
+
+def watch_refreshes(bot: WaifuBot, monkeypatch: pytest.MonkeyPatch) -> asyncio.Queue[int | Exception]:
+    """Every outcome of the bot's periodic refresh (characters reloaded, or the error), as it happens."""
+    outcomes: asyncio.Queue[int | Exception] = asyncio.Queue()
+    refresh = bot.services.refresh
+
+    async def watched() -> int:
+        try:
+            reloaded = await refresh()
+        except Exception as error:
+            outcomes.put_nowait(error)
+            raise
+        outcomes.put_nowait(reloaded)
+        return reloaded
+
+    monkeypatch.setattr(bot.services, "refresh", watched)
+    return outcomes
+
+
+async def until_served(bot: WaifuBot, outcomes: asyncio.Queue[int | Exception], characters: int) -> list[object]:
+    """Refresh outcomes until the bot's gallery holds this many characters (a few periods at most)."""
+    seen: list[object] = []
+    async with asyncio.timeout(20 * REFRESH_SECONDS):
+        while bot.services.gallery.character_count < characters:
+            seen.append(await outcomes.get())
+    return seen
+
+
+async def test_bot_serves_characters_enrolled_by_another_process(
+    world: World, bot_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bot_settings.recognition.refresh_seconds = REFRESH_SECONDS
+    async with running_bot(bot_settings, world.emu) as bot:
+        outcomes = watch_refreshes(bot, monkeypatch)
+        unknown = await (await world.member.slash("identify", image=world.picture(BLONDE, seed=7))).final()
+        await enroll_elsewhere(bot_settings, {"Alice": BLONDE, "Bea": BLUE_HAIR})
+        seen = await until_served(bot, outcomes, 2)
+        reply = await (await world.member.slash("identify", image=world.picture(BLONDE, seed=7))).final()
+    assert unknown.embeds[0]["title"] == "Unknown character"
+    assert seen and all(isinstance(outcome, int) for outcome in seen)
+    assert reply.embeds[0]["title"] == "This looks like Alice"
+
+
+async def test_a_failing_refresh_is_logged_and_retried(
+    world: World, bot_settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot_settings.recognition.refresh_seconds = REFRESH_SECONDS
+    async with running_bot(bot_settings, world.emu) as bot:
+        healthy = bot.services.store.audit_changes
+        failures = []
+
+        async def flaky(after_id: int) -> list[AuditChange]:
+            if not failures:
+                failures.append(after_id)
+                raise ConnectionError("database restarting")
+            return await healthy(after_id)
+
+        monkeypatch.setattr(bot.services.store, "audit_changes", flaky)
+        outcomes = watch_refreshes(bot, monkeypatch)
+        with caplog.at_level(logging.ERROR, logger="bot.discord_client"):
+            await enroll_elsewhere(bot_settings, {"Bea": BLUE_HAIR})
+            seen = await until_served(bot, outcomes, 1)
+        reply = await (await world.member.slash("identify", image=world.picture(BLUE_HAIR, seed=7))).final()
+    assert isinstance(seen[0], ConnectionError) and seen[-1] == 1
+    assert any("could not read changes" in record.getMessage() for record in caplog.records)
+    assert reply.embeds[0]["title"] == "This looks like Bea"
+
+
+async def test_refresh_can_be_turned_off(world: World, bot_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    bot_settings.recognition.refresh_seconds = 0
+    async with running_bot(bot_settings, world.emu) as bot:
+        outcomes = watch_refreshes(bot, monkeypatch)
+        await enroll_elsewhere(bot_settings, {"Bea": BLUE_HAIR})
+        await asyncio.sleep(3 * REFRESH_SECONDS)
+        assert outcomes.empty() and bot.services.gallery.character_count == 0
+        assert await bot.services.refresh() == 1  # the change was there to read; nobody asked
