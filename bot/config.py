@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -91,6 +91,14 @@ class Settings(BaseSettings):
         None, validation_alias="DISCORD_TOKEN", description="Bot token; never logged."
     )
     log_level: str = "INFO"
+
+    @field_validator("data_dir")
+    @classmethod
+    def _data_dir_is_a_folder(cls, data_dir: Path) -> Path:
+        """Refuse a file up front: every command would otherwise fail deep inside with NotADirectoryError."""
+        if data_dir.exists() and not data_dir.is_dir():
+            raise ValueError(f"{data_dir} is a file, not a folder")
+        return data_dir
 
     def resolved_database_url(self) -> str:
         """The configured URL, or a SQLite file in the data directory."""

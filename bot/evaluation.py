@@ -22,6 +22,7 @@ from bot.errors import DuplicateReference
 from bot.inference import create_analyzer
 from bot.services.batch import analyze_many
 from bot.services.identify import rank_region
+from bot.store.names import clean_name, name_key
 from bot.store.records import ReferenceStatus
 from models.errors import ImageRejected, UserFacingError
 
@@ -92,6 +93,10 @@ class EvalReport:
 def list_dataset(directory: Path) -> dict[str, list[Path]]:
     """Picture files per character sub-folder, sorted, so a seed always picks the same split."""
     directory = Path(directory)
+    if directory.exists() and not directory.is_dir():
+        raise UserFacingError(
+            f"{directory}: is a file, not a folder (expected one sub-folder of pictures per character)."
+        )
     if not directory.is_dir():
         raise UserFacingError(f"{directory}: no such folder (expected one sub-folder of pictures per character).")
     dataset: dict[str, list[Path]] = {}
@@ -105,7 +110,23 @@ def list_dataset(directory: Path) -> dict[str, list[Path]]:
             dataset[folder.name] = files
     if not dataset:
         raise UserFacingError(f"{directory}: no sub-folders with pictures (expected one sub-folder per character).")
+    _check_character_names(dataset)
     return dataset
+
+
+def _check_character_names(dataset: dict[str, list[Path]]) -> None:
+    """Each folder must be its own character: a valid name, not one the store would merge with another folder's."""
+    folder_by_key: dict[str, str] = {}
+    for folder in dataset:
+        try:
+            key = name_key(clean_name(folder))
+        except UserFacingError as error:
+            raise UserFacingError(f"folder {folder!r}: {error.user_message}") from None
+        if key in folder_by_key:
+            raise UserFacingError(
+                f"folders {folder_by_key[key]!r} and {folder!r} name the same character; merge or rename one."
+            )
+        folder_by_key[key] = folder
 
 
 def split_dataset(
@@ -167,8 +188,8 @@ async def evaluate(
             scratch_settings = settings.model_copy(update={"data_dir": Path(scratch), "database_url": None})
             services = await open_services(scratch_settings, analyzer=_Borrowed(analyzer))
             try:
-                used_refs, skipped = await _enroll_references(services, references, by_path)
-                outcomes = _query(services, queries, by_path, skipped)
+                used_refs, folders, skipped = await _enroll_references(services, references, by_path)
+                outcomes = _query(services, queries, by_path, folders, skipped)
             finally:
                 await services.close()
     finally:
@@ -179,10 +200,14 @@ async def evaluate(
 
 async def _enroll_references(
     services: Services, references: dict[str, list[Path]], by_path: dict[Path, ImageAnalysis | ImageRejected]
-) -> tuple[dict[str, int], list[str]]:
-    """Enroll the chosen references; returns references enrolled per character and the skipped ones."""
+) -> tuple[dict[str, int], dict[int, str], list[str]]:
+    """Enroll the chosen references; returns references per folder, each character id's folder, the skipped ones.
+
+    The store cleans names ("a  b " shows as "a b"), so predictions are read back by character id, never by name.
+    """
     skipped: list[str] = []
     enrolled: dict[str, int] = {}
+    folders: dict[int, str] = {}
     for name, paths in references.items():
         enrolled[name] = 0
         for path in paths:
@@ -191,23 +216,25 @@ async def _enroll_references(
                 skipped.append(f"reference {path}: {analysis.user_message}")
                 continue
             try:
-                await services.enrollment.enroll_analysis(
+                result = await services.enrollment.enroll_analysis(
                     name, path.read_bytes(), analysis, status=ReferenceStatus.APPROVED, source=str(path)
                 )
             except DuplicateReference as error:
                 skipped.append(f"reference {path}: {error.user_message}")
             else:
                 enrolled[name] += 1
-    return enrolled, skipped
+                folders[result.character.id] = name
+    return enrolled, folders, skipped
 
 
 def _query(
     services: Services,
     queries: dict[str, list[Path]],
     by_path: dict[Path, ImageAnalysis | ImageRejected],
+    folders: dict[int, str],
     skipped: list[str],
 ) -> list[tuple[str, list[str]]]:
-    """(true name, ranked predicted names) for every usable query picture."""
+    """(true folder, ranked predicted folders) for every usable query picture."""
     outcomes: list[tuple[str, list[str]]] = []
     for name, paths in queries.items():
         for path in paths:
@@ -216,7 +243,7 @@ def _query(
                 skipped.append(f"query {path}: {analysis.user_message}")
                 continue
             ranking = rank_region(services.gallery, analysis.whole)
-            outcomes.append((name, [candidate.character.name for candidate in ranking.candidates]))
+            outcomes.append((name, [folders[candidate.character.id] for candidate in ranking.candidates]))
     return outcomes
 
 

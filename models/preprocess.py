@@ -7,6 +7,10 @@ from PIL import Image
 
 from models.rgb import WHITE, to_rgb
 
+MAX_SQUARE_SIDE = 4096
+"""Longest side padded as it is. Intake caps pixels, not sides: a 200000x1 PNG of 664 bytes passes, and its white
+square would need 160 GB, so a longer picture is first shrunk (aspect kept) to this side. Below it, nothing changes."""
+
 
 def flatten_on_white(image: Image.Image) -> Image.Image:
     """Any mode to 8-bit RGB with transparency on white, because WD taggers were trained on white backgrounds."""
@@ -24,9 +28,19 @@ def pad_to_square(image: Image.Image) -> Image.Image:
     return canvas
 
 
+def shrink_to_side(image: Image.Image, side: int) -> Image.Image:
+    """The picture with its longer side at most `side` (aspect kept, at least 1 pixel thick), BICUBIC."""
+    width, height = image.size
+    if max(width, height) <= side:
+        return image
+    scale = side / max(width, height)
+    target = (max(1, min(side, round(width * scale))), max(1, min(side, round(height * scale))))
+    return image.resize(target, Image.Resampling.BICUBIC)
+
+
 def prepare_tagger_input(image: Image.Image, size: int) -> np.ndarray:
     """Turn a picture into one WD input row: HxWx3 float32, BGR, 0..255, white-padded, BICUBIC-resized."""
-    square = pad_to_square(flatten_on_white(image))
+    square = pad_to_square(shrink_to_side(flatten_on_white(image), max(size, MAX_SQUARE_SIDE)))
     if square.size != (size, size):
         square = square.resize((size, size), Image.Resampling.BICUBIC)
     rgb = np.asarray(square, dtype=np.float32)

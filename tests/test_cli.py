@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -249,3 +252,48 @@ def test_promote_moves_a_guild_character_to_the_global_gallery(tmp_path: Path, c
     listed = json.loads(capsys.readouterr().out)["characters"]
     assert [(c["name"], c["guild_id"]) for c in listed] == [("Pinky", None)]
     assert main(["--data-dir", data_dir, "promote", "nobody", "--guild", "4242"]) == 2
+
+
+def test_a_malformed_database_url_is_one_line_and_exit_2(capsys, data_dir: Path) -> None:
+    assert_bad_input(run(capsys, data_dir, "--db", "not-a-url", "characters"), "database URL")
+
+
+def test_import_with_a_folder_that_is_no_valid_name_writes_nothing(capsys, data_dir: Path, pictures: Path) -> None:
+    bad = pictures / ("z" * 120)  # sorts after the good folders: they must not be imported first
+    bad.mkdir()
+    draw_character(PINK_HAIR, seed=5).save(bad / "0.png")
+    assert_bad_input(run(capsys, data_dir, "import", str(pictures)), "z" * 120, "at most")
+    code, out, _ = run(capsys, data_dir, "characters")
+    assert code == 0 and "no characters yet" in out
+
+
+def test_a_data_dir_that_is_a_file_is_one_line_and_exit_2(capsys, tmp_path: Path) -> None:
+    a_file = tmp_path / "data.txt"
+    a_file.write_text("not a folder")
+    assert_bad_input(run(capsys, a_file, "characters"), "data_dir", "not a folder")
+
+
+def test_a_reader_that_stops_early_is_not_an_error(tmp_path: Path) -> None:
+    """`waifu-bot characters | head -1` must not print "unexpected error: BrokenPipeError"."""
+    environment = {**os.environ, "WAIFU_DATA_DIR": str(tmp_path / "data")}
+    environment.pop("WAIFU_DATABASE_URL", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli.main", "--workers", "0", "characters"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=environment,
+    )
+    process.stdout.close()  # the reader is gone before the command prints anything
+    _, err = process.communicate(timeout=120)
+    assert b"Traceback" not in err and b"unexpected error" not in err, err.decode()
+    assert process.returncode == 141  # 128 + SIGPIPE, as a shell reports a command cut off by its reader
+
+
+def test_import_through_a_pool_smaller_than_the_batch_waits_instead_of_failing(
+    capsys, data_dir: Path, pictures: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bulk import sends more pictures at once than the pool admits; "busy" means wait, not abort the import."""
+    monkeypatch.setenv("WAIFU_POOL__MAX_IN_FLIGHT", "1")
+    code, out, err = run(capsys, data_dir, "--workers", "1", "import", str(pictures))
+    assert code == 0, err
+    assert "imported 12 reference(s) of 3 character(s)" in out

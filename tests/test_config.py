@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pydantic
 import pytest
 
 from bot.config import Settings
@@ -33,3 +34,10 @@ def test_threads_split_cores_across_workers(monkeypatch: pytest.MonkeyPatch) -> 
     assert Settings(pool={"workers": 2}).intra_op_threads() == 4
     assert Settings(pool={"workers": 16}).intra_op_threads() == 1
     assert Settings(onnx={"intra_op_threads": 3}).intra_op_threads() == 3
+
+
+def test_a_data_dir_that_is_a_file_is_refused(tmp_path: Path) -> None:
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("not a folder")
+    with pytest.raises(pydantic.ValidationError, match="not a folder"):
+        Settings(data_dir=a_file, _env_file=None)

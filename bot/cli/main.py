@@ -12,6 +12,7 @@ import asyncio
 import importlib
 import inspect
 import logging
+import os
 import pkgutil
 import sys
 from collections.abc import Sequence
@@ -29,6 +30,8 @@ log = logging.getLogger("waifu_bot.cli")
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
+EXIT_BROKEN_PIPE = 141
+"""128 + SIGPIPE: what a shell reports for a command whose reader (`| head`) went away."""
 
 
 class _UsageExit(Exception):
@@ -114,7 +117,19 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; returns its exit code (0 ok, 2 bad input, 1 unexpected failure)."""
+    """Run one command; returns its exit code (0 ok, 2 bad input, 1 unexpected failure, 141 reader gone)."""
+    try:
+        return _run(argv)
+    except BrokenPipeError:
+        # `waifu-bot characters | head`: the reader has all it wanted. Point stdout at nothing so the
+        # interpreter's final flush cannot raise again, and say nothing.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return EXIT_BROKEN_PIPE
+
+
+def _run(argv: Sequence[str] | None) -> int:
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
@@ -145,6 +160,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("waifu-bot: interrupted.", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        raise
     except Exception as error:
         log.debug("unexpected failure", exc_info=True)
         print(

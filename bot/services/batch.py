@@ -7,7 +7,11 @@ import os
 from collections.abc import Callable, Sequence
 
 from bot.analysis import Analyzer, ImageAnalysis, InferenceJob
+from bot.errors import Busy
 from models.errors import ImageRejected
+
+BUSY_BACKOFF = (0.02, 0.5)
+"""First and longest wait (seconds) before offering a picture again to an analyzer that said it is busy."""
 
 
 def default_concurrency() -> int:
@@ -23,13 +27,26 @@ async def analyze_many(
     concurrency: int | None = None,
     on_done: Callable[[], None] | None = None,
 ) -> list[ImageAnalysis | ImageRejected]:
-    """Analyse every picture once, in input order; a rejected picture yields its error instead of failing all."""
+    """Analyse every picture once, in input order; a rejected picture yields its error instead of failing all.
+
+    A pool admits a bounded number of jobs (`pool.max_in_flight`) and says `Busy` beyond it; a batch is not a
+    user who can try later, so it waits for room and offers the picture again.
+    """
     limit = asyncio.Semaphore(concurrency or default_concurrency())
+
+    async def admitted(job: InferenceJob) -> ImageAnalysis:
+        wait, longest = BUSY_BACKOFF
+        while True:
+            try:
+                return await analyzer.analyze(job)
+            except Busy:
+                await asyncio.sleep(wait)
+                wait = min(longest, wait * 2)
 
     async def one(data: bytes) -> ImageAnalysis | ImageRejected:
         async with limit:
             try:
-                return await analyzer.analyze(InferenceJob(image=data, detect_faces=detect_faces))
+                return await admitted(InferenceJob(image=data, detect_faces=detect_faces))
             except ImageRejected as error:
                 return error
             finally:

@@ -6,6 +6,7 @@ recognised by the very next query. Near-duplicates (perceptual hash) are refused
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -52,6 +53,9 @@ class EnrollmentService:
         self.images = images
         self.duplicate_hash_distance = duplicate_hash_distance
         self.submissions_per_hour = submissions_per_hour
+        self._enrolling = asyncio.Lock()
+        """One enrollment at a time from the duplicate check to the gallery: two copies of one picture sent at once
+        would otherwise both pass the check, and both would say they created the same new character."""
 
     async def analyze_reference(self, image: bytes) -> ImageAnalysis:
         """Analyse a reference picture as a whole (no face split: the submitter chose the picture)."""
@@ -123,33 +127,34 @@ class EnrollmentService:
     ) -> EnrollmentResult:
         """Store an analysed picture (bytes first, then the record in one transaction) and index it."""
         check_same_tagger(analysis, self.gallery)
-        await self.check_duplicate(analysis, guild_id=guild_id)
-        existing = await self.store.find_character(name, guild_id=guild_id)
-        relative_path, newly_written = self.images.save(image)
-        try:
-            character, reference = await self.store.enroll(
-                name,
-                series=series,
-                aliases=tuple(aliases),
-                guild_id=guild_id,
-                status=status,
-                tagger=analysis.tagger,
-                tag_vector=analysis.whole.tag_probs,
-                embedder=analysis.embedder,
-                embedding=analysis.whole.embedding,
-                phash=analysis.phash,
-                image_path=relative_path,
-                rating=analysis.rating,
-                submitted_by=submitted_by,
-                source=source,
-                actor_id=actor_id,
-            )
-        except BaseException:
-            if newly_written:
-                self.images.discard(relative_path)
-            raise
-        if reference.status is ReferenceStatus.APPROVED:
-            self.gallery.add(character, reference)
+        async with self._enrolling:
+            await self.check_duplicate(analysis, guild_id=guild_id)
+            existing = await self.store.find_character(name, guild_id=guild_id)
+            relative_path, newly_written = self.images.save(image)
+            try:
+                character, reference = await self.store.enroll(
+                    name,
+                    series=series,
+                    aliases=tuple(aliases),
+                    guild_id=guild_id,
+                    status=status,
+                    tagger=analysis.tagger,
+                    tag_vector=analysis.whole.tag_probs,
+                    embedder=analysis.embedder,
+                    embedding=analysis.whole.embedding,
+                    phash=analysis.phash,
+                    image_path=relative_path,
+                    rating=analysis.rating,
+                    submitted_by=submitted_by,
+                    source=source,
+                    actor_id=actor_id,
+                )
+            except BaseException:
+                if newly_written:
+                    self.images.discard(relative_path)
+                raise
+            if reference.status is ReferenceStatus.APPROVED:
+                self.gallery.add(character, reference)
         return EnrollmentResult(character=character, reference=reference, created_character=existing is None)
 
     def is_duplicate(

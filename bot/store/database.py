@@ -16,9 +16,12 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, event
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 import migrations
+from models.errors import UserFacingError
 
 WRITE_OPTION = "waifu_write"
 """Execution option marking connections that will write; on SQLite they take the write lock at BEGIN."""
@@ -77,9 +80,16 @@ def _install_sqlite_events(engine: AsyncEngine, *, memory: bool) -> None:
 ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg", "postgres": "postgresql+asyncpg"}
 
 
+URL_EXAMPLES = "e.g. sqlite:///path/to/waifu.sqlite3 or postgresql://user:password@host/database"
+
+
 def async_url(url: str) -> URL:
     """The URL with the async driver the store uses, so `postgresql://...` or `sqlite:///...` just work."""
-    parsed = make_url(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        # the text is not echoed: a mistyped URL may still hold a password
+        raise UserFacingError(f"The database setting is not a database URL ({URL_EXAMPLES}).") from None
     backend = parsed.drivername.split("+", 1)[0]
     if backend in ASYNC_DRIVERS and parsed.drivername not in ASYNC_DRIVERS.values():
         parsed = parsed.set(drivername=ASYNC_DRIVERS[backend])
@@ -90,10 +100,24 @@ def create_engine(url: str) -> AsyncEngine:
     """An async engine for the URL, with the SQLite settings the store relies on; no migration."""
     parsed = async_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_async_engine(parsed, pool_pre_ping=True)
+        try:
+            return create_async_engine(parsed, pool_pre_ping=True)
+        except (NoSuchModuleError, ImportError) as error:
+            shown = parsed.render_as_string(hide_password=True)
+            raise UserFacingError(
+                f"The database URL {shown} needs a driver that is not installed; "
+                f"the store supports SQLite and PostgreSQL ({URL_EXAMPLES}).",
+                detail=f"{shown}: {error}",
+            ) from None
     _make_sqlite_parent(parsed)
     memory = _is_memory_sqlite(parsed)
-    engine = create_async_engine(parsed)
+    if memory:
+        # The database lives in its one connection. SQLAlchemy's default (StaticPool) shares that
+        # connection between overlapping transactions, which SQLite refuses; a pool of exactly one
+        # makes them wait their turn instead.
+        engine = create_async_engine(parsed, poolclass=AsyncAdaptedQueuePool, pool_size=1, max_overflow=0)
+    else:
+        engine = create_async_engine(parsed)
     _install_sqlite_events(engine, memory=memory)
     return engine
 

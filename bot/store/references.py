@@ -20,7 +20,7 @@ from bot.store.scopes import visible_character
 from bot.store.sessions import StoreSessions
 from bot.store.tables import Character, Reference, utcnow
 from bot.store.vectors import encode_vector
-from bot.store.writes import add_aliases, new_character, reference_or_raise
+from bot.store.writes import add_aliases, clean_series, new_character, reference_or_raise
 from models.errors import UserFacingError
 
 ENROLL_ATTEMPTS = 3
@@ -90,6 +90,7 @@ class ReferenceOperations(StoreSessions):
         status = ReferenceStatus(status)
         aliases = list(aliases)
         clean_name(name)  # refuse bad input before opening a transaction
+        clean_series(series)
 
         def new_row() -> Reference:
             reference = Reference(

@@ -29,6 +29,8 @@ NAME_LENGTH = 100
 """Longest character name or alias a user may give."""
 KEY_LENGTH = 400
 """Room for a name after NFKC (which can expand a character into several)."""
+SERIES_LENGTH = 200
+"""Longest series name a user may give."""
 GLOBAL_SCOPE_KEY = 0
 """`scope_key` of global rows; Discord snowflakes are never 0, and NULLs are never equal in a UNIQUE."""
 REFERENCE_STATUSES = ("pending", "approved", "rejected")
@@ -40,6 +42,11 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+NEVER_REUSE_IDS = {"sqlite_autoincrement": True}
+"""SQLite otherwise hands a deleted newest row's id to the next insert, so a stale review button or audit entry
+for submission #N would silently point at a different, unseen one. PostgreSQL sequences never reuse ids."""
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -78,7 +85,7 @@ class Character(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(NAME_LENGTH))
     name_key: Mapped[str] = mapped_column(String(KEY_LENGTH))
-    series: Mapped[str | None] = mapped_column(String(200))
+    series: Mapped[str | None] = mapped_column(String(SERIES_LENGTH))
     guild_id: Mapped[int | None] = mapped_column(BigInteger)
     scope_key: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -97,6 +104,7 @@ class Character(Base):
         CheckConstraint(f"scope_key = coalesce(guild_id, {GLOBAL_SCOPE_KEY})", name="scope_matches_guild"),
         Index("ix_characters_name_key", "name_key"),
         Index("ix_characters_guild_id", "guild_id"),
+        NEVER_REUSE_IDS,
     )
 
 
@@ -153,6 +161,7 @@ class Reference(Base):
         Index("ix_references_tagger", "tagger"),
         Index("ix_references_phash", "phash"),
         Index("ix_references_submitted_by_submitted_at", "submitted_by", "submitted_at"),
+        NEVER_REUSE_IDS,
     )
 
 
@@ -170,7 +179,7 @@ class AuditRow(Base):
     reference_id: Mapped[int | None] = mapped_column(Integer)
     detail: Mapped[str] = mapped_column(Text)
 
-    __table_args__ = (Index("ix_audit_log_guild_id_id", "guild_id", "id"),)
+    __table_args__ = (Index("ix_audit_log_guild_id_id", "guild_id", "id"), NEVER_REUSE_IDS)
 
 
 def utcnow() -> datetime:

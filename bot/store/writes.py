@@ -10,7 +10,8 @@ from bot.errors import NotFound
 from bot.store import audit
 from bot.store.names import clean_name, name_key
 from bot.store.scopes import ensure_name_free, scope_key
-from bot.store.tables import Character, CharacterAlias, Reference, utcnow
+from bot.store.tables import SERIES_LENGTH, Character, CharacterAlias, Reference, utcnow
+from models.errors import UserFacingError
 
 
 async def character_or_raise(session: AsyncSession, character_id: int) -> Character:
@@ -30,10 +31,13 @@ async def reference_or_raise(session: AsyncSession, reference_id: int) -> Refere
 
 
 def clean_series(series: str | None) -> str | None:
-    """A series name with its whitespace collapsed; blank means none."""
+    """A series name with its whitespace collapsed; blank means none; refuses one longer than its column."""
     if series is None:
         return None
-    return " ".join(series.split()) or None
+    cleaned = " ".join(series.split())
+    if len(cleaned) > SERIES_LENGTH:
+        raise UserFacingError(f"A series name can be at most {SERIES_LENGTH} characters long.")
+    return cleaned or None
 
 
 async def new_character(

@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.CheckConstraint("scope_key = coalesce(guild_id, 0)", name=op.f("ck_characters_scope_matches_guild")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_characters")),
         sa.UniqueConstraint("scope_key", "name_key", name=op.f("uq_characters_scope_key_name_key")),
+        sqlite_autoincrement=True,
     )
     op.create_index("ix_characters_name_key", "characters", ["name_key"])
     op.create_index("ix_characters_guild_id", "characters", ["guild_id"])
@@ -90,6 +91,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_references")),
+        sqlite_autoincrement=True,
     )
     op.create_index("ix_references_status_guild_id", "references", ["status", "guild_id"])
     op.create_index("ix_references_character_id", "references", ["character_id"])
@@ -108,6 +110,7 @@ def upgrade() -> None:
         sa.Column("reference_id", sa.Integer(), nullable=True),
         sa.Column("detail", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_log")),
+        sqlite_autoincrement=True,
     )
     op.create_index("ix_audit_log_guild_id_id", "audit_log", ["guild_id", "id"])
 

@@ -82,3 +82,38 @@ async def test_simpsons_reaches_the_issue_bar(settings: Settings) -> None:
     assert report.characters == 5
     assert report.top1 >= 0.55
     assert report.top3 >= 0.90
+
+
+async def test_folder_names_that_clean_to_another_spelling_still_score(settings: Settings, tmp_path: Path) -> None:
+    # The store shows "bea  blue " as "bea blue"; the report must still credit the folder's own pictures.
+    root = drawn_dataset(tmp_path / "set")
+    (root / "bea").rename(root / "bea  blue ")
+    report = await evaluate(root, settings, refs=2, seed=0)
+    scores = {score.name: score for score in report.per_character}
+    assert set(scores) == {"alice", "bea  blue ", "greta", "pia"}
+    assert scores["bea  blue "].top1 == 1.0
+    assert report.top1 == 1.0 and report.confusions == ()
+
+
+def test_list_dataset_refuses_folders_that_name_one_character(tmp_path: Path) -> None:
+    root = drawn_dataset(tmp_path / "set", per_character=2)
+    (root / "ALICE").mkdir()
+    draw_character(BLONDE, seed=99).save(root / "ALICE" / "0.png")
+    with pytest.raises(UserFacingError, match=r"ALICE.*alice|alice.*ALICE"):
+        list_dataset(root)
+
+
+def test_list_dataset_names_a_folder_that_is_no_valid_character_name(tmp_path: Path) -> None:
+    root = drawn_dataset(tmp_path / "set", per_character=2)
+    long_name = "x" * 120
+    (root / long_name).mkdir()
+    draw_character(BLONDE, seed=99).save(root / long_name / "0.png")
+    with pytest.raises(UserFacingError, match=long_name):
+        list_dataset(root)
+
+
+def test_list_dataset_says_a_file_is_not_a_folder(tmp_path: Path) -> None:
+    picture = tmp_path / "one.png"
+    draw_character(BLONDE, seed=1).save(picture)
+    with pytest.raises(UserFacingError, match="not a folder"):
+        list_dataset(picture)

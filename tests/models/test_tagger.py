@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import csv
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -254,3 +257,43 @@ def test_prepare_input_without_a_model() -> None:
     assert np.array_equal(prepared[6, 6], [3, 2, 1])
     assert np.array_equal(prepared[6, 0], [255, 255, 255])
     assert np.array_equal(prepared[:, 4:8], np.broadcast_to([3.0, 2.0, 1.0], (12, 4, 3)))
+
+
+_PREPARE_A_THIN_LINE = """
+import resource, sys
+import numpy as np
+from PIL import Image
+from models.preprocess import prepare_tagger_input
+limit = 4_000_000_000  # the white square of 200000x1 alone would need 160 GB
+resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+prepared = prepare_tagger_input(Image.new("RGB", (200_000, 1), (0, 0, 255)), 64)
+print(prepared.shape, float(prepared.min()))
+"""
+
+
+def test_an_extreme_aspect_ratio_is_prepared_without_a_giant_white_square() -> None:
+    """A 664-byte PNG of 200000x1 pixels passes the pixel cap; padding it to a square first would exhaust memory."""
+    quiet_threads = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+    run = subprocess.run(
+        [sys.executable, "-c", _PREPARE_A_THIN_LINE],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, **quiet_threads},  # thread stacks count against the address-space limit
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    shape, darkest = run.stdout.split(")")
+    assert shape == "(64, 64, 3"
+    # A 1-pixel line scaled by 64/200000 all but vanishes into the white padding.
+    assert float(darkest) > 250
+
+
+def test_a_wide_picture_prepares_like_its_padded_square() -> None:
+    """Shrinking before padding must not move the picture: a wide stripe still lands centred across the square."""
+    wide = Image.new("RGB", (8000, 2000), (255, 255, 255))
+    wide.paste((0, 0, 255), (0, 0, 8000, 2000))
+    prepared = prepare_tagger_input(wide, 64)
+    rows_blue = np.flatnonzero(prepared[:, 32, 2] < 128)  # BGR: white has red, the blue stripe has none
+    assert rows_blue.min() >= 23 and rows_blue.max() <= 40  # 2000/8000 of 64 rows = 16, centred at 32
+    assert np.array_equal(prepared[0, 32], [255, 255, 255]) and np.array_equal(prepared[63, 32], [255, 255, 255])

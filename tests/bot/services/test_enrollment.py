@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -106,3 +107,24 @@ async def test_submissions_are_rate_limited_per_user(services: Services) -> None
     await services.enrollment.submit("Alice", picture(BLONDE, 3), guild_id=7, user_id=43)
     later = datetime.now(UTC) + timedelta(hours=1, seconds=5)
     await services.enrollment.check_rate_limit(42, now=later)
+
+
+async def test_the_same_picture_sent_twice_at_once_is_kept_once(services: Services) -> None:
+    """Two people submitting one viral picture at the same moment: the second must still be told it is a duplicate."""
+    same = picture(BLUE_HAIR, 3)
+    outcomes = await asyncio.gather(
+        services.enrollment.enroll_approved("Xena", same),
+        services.enrollment.enroll_approved("Yuna", same),
+        return_exceptions=True,
+    )
+    assert sorted(type(outcome).__name__ for outcome in outcomes) == ["DuplicateReference", "EnrollmentResult"]
+    assert len(await services.store.list_references(status=None, all_scopes=True)) == 1
+    assert len(services.gallery) == 1
+
+
+async def test_only_the_enrollment_that_made_a_new_character_says_so(services: Services) -> None:
+    results = await asyncio.gather(
+        *(services.enrollment.enroll_approved("New Girl", picture(BLONDE, seed)) for seed in range(3))
+    )
+    assert len({result.character.id for result in results}) == 1
+    assert [result.created_character for result in results].count(True) == 1

@@ -206,3 +206,14 @@ async def test_blank_lookups_find_nothing(store: CharacterStore) -> None:
         await store.create_character("\u00ad\u200b")  # soft hyphen and zero-width space: nothing shows
     with pytest.raises(CharacterExists, match="Nakano Miku"):
         await store.create_character("Naka\u00adno\u200b Miku")  # a look-alike of an existing name
+
+
+async def test_an_overlong_series_is_refused_before_anything_is_written(store: CharacterStore) -> None:
+    # The column holds 200 characters: PostgreSQL would fail mid-transaction, SQLite would silently keep more.
+    with pytest.raises(UserFacingError, match="200"):
+        await store.create_character("Kaito", series="s" * 201)
+    with pytest.raises(UserFacingError, match="200"):
+        await enroll_sample(store, "Kaito", series="s" * 201)
+    assert await store.list_characters() == []
+    kept = await store.create_character("Kaito", series="  " + "s" * 200 + "  ")
+    assert kept.series == "s" * 200

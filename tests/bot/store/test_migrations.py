@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from bot.store.database import (
 )
 from bot.store.repository import CharacterStore
 from bot.store.schema import schema_metadata
+from models.errors import UserFacingError
 
 STORE_TABLES = {"characters", "character_aliases", "references", "audit_log"}
 
@@ -191,3 +193,29 @@ async def test_an_in_memory_database_is_migrated_on_the_same_connection() -> Non
         assert await store.find_character("nakano miku") == created
     finally:
         await store.close()
+
+
+async def test_an_in_memory_database_takes_concurrent_transactions_one_at_a_time() -> None:
+    # One shared connection holds the whole database: overlapping transactions on it must wait, not fail.
+    store = await CharacterStore.open("sqlite+aiosqlite://")
+    try:
+        created = await asyncio.gather(*(store.create_character(f"Sister {n}") for n in range(5)))
+        listed = await asyncio.gather(*(store.list_characters() for _ in range(3)))
+        assert sorted(character.name for character in created) == [f"Sister {n}" for n in range(5)]
+        assert all(len(characters) == 5 for characters in listed)
+    finally:
+        await store.close()
+
+
+@pytest.mark.parametrize(
+    ("url", "fragment"),
+    [
+        ("nonsense", "not a database URL"),
+        ("mysql://someone:s3cret@db.example/x", "mysql"),
+        ("oracle+cx_oracle://someone:s3cret@db.example/x", "oracle"),
+    ],
+)
+def test_a_bad_or_unsupported_url_is_a_user_error_that_hides_the_password(url: str, fragment: str) -> None:
+    with pytest.raises(UserFacingError, match=fragment) as caught:
+        create_engine(url)
+    assert "s3cret" not in caught.value.user_message

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from sqlalchemy import func, select
 
 from bot.errors import CharacterExists, NotFound
 from bot.store import audit
+from bot.store.database import sqlite_url
 from bot.store.records import ReferenceStatus
 from bot.store.repository import CharacterStore
 from bot.store.tables import AuditRow, Character, CharacterAlias, Reference
@@ -278,3 +280,19 @@ async def test_concurrent_enrollments_all_commit(store: CharacterStore) -> None:
     assert len({reference.id for _, reference in results}) == 12
     assert len({character.id for character, _ in results}) == 3
     assert len(await store.list_references()) == 12
+
+
+async def test_a_deleted_newest_reference_id_is_never_handed_out_again(tmp_path: Path) -> None:
+    """A stale review button for a removed submission must not land on a new one with the same number."""
+    store = await CharacterStore.open(sqlite_url(tmp_path / "ids.sqlite3"))
+    try:
+        vector = np.zeros(4, dtype=np.float32)
+        fields = {"status": ReferenceStatus.PENDING, "tagger": "palette@1", "tag_vector": vector, "guild_id": 7}
+        character, first = await store.enroll("Miku", phash="0" * 16, **fields)
+        await store.remove_reference(first.id)
+        await store.remove_character(character.id)
+        again, second = await store.enroll("Miku", phash="f" * 16, **fields)
+        assert second.id != first.id
+        assert again.id != character.id
+    finally:
+        await store.close()
