@@ -23,6 +23,16 @@ log = logging.getLogger(__name__)
 EXTENSIONS = ("cogs.identify", "cogs.whynot", "cogs.enroll", "cogs.review", "cogs.characters", "cogs.settings")
 HEARTBEAT_SECONDS = 30.0
 HEARTBEAT_STALE_SECONDS = 120.0
+SHUTDOWN_GRACE_SECONDS = 10.0
+"""How long a shutdown waits for answers being worked on (a user would otherwise watch "thinking..." forever)."""
+IN_FLIGHT_TASKS = (
+    "CommandTree-invoker",
+    "discord-ui-view-dispatch",
+    "discord-ui-modal-dispatch",
+    "discord-ui-dynamic-item",
+    "discord.py: on_message",
+)
+"""Names discord.py gives the tasks that serve commands, buttons, modals and messages."""
 
 
 def required_intents(*, auto_identify: bool) -> discord.Intents:
@@ -133,8 +143,25 @@ class WaifuBot(commands.Bot):
             if reloaded:
                 log.info("reloaded %d characters changed in the store", reloaded)
 
+    async def _finish_in_flight(self) -> None:
+        """Let the commands and buttons being served finish (for a while) before the connection and store go."""
+        current = asyncio.current_task()
+        serving = [
+            task
+            for task in asyncio.all_tasks()
+            if task is not current and not task.done() and task.get_name().startswith(IN_FLIGHT_TASKS)
+        ]
+        if not serving:
+            return
+        log.info("shutting down: waiting up to %g s for %d answers in progress", SHUTDOWN_GRACE_SECONDS, len(serving))
+        _, unfinished = await asyncio.wait(serving, timeout=SHUTDOWN_GRACE_SECONDS)
+        if unfinished:
+            log.warning("shutting down with %d answers unfinished", len(unfinished))
+
     async def close(self) -> None:
-        """Disconnect, then close what `setup_hook` opened, newest first; each close runs even if one fails."""
+        """Finish answers in progress, disconnect, then close what `setup_hook` opened, newest first."""
+        if not self.is_closed():
+            await self._finish_in_flight()
         await super().close()
         while self._background:
             task = self._background.pop()

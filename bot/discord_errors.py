@@ -19,6 +19,8 @@ from models.errors import UserFacingError
 log = logging.getLogger(__name__)
 E = TypeVar("E", bound=BaseException)
 
+MESSAGE_LIMIT = 2000
+"""Discord refuses longer message content; an error quoting what a person typed can run past it."""
 APOLOGY = "Sorry, something went wrong on my side while doing that. The error was logged; please try again later."
 
 
@@ -61,8 +63,17 @@ def user_message(error: BaseException) -> str | None:
     return None
 
 
+EXPIRED_CODES = frozenset({10015, 10062})
+"""Unknown Webhook / Unknown Interaction: the interaction's token expired (15 minutes) or was never answered in 3 s."""
+
+
 async def reply_error(interaction: discord.Interaction, error: BaseException) -> None:
     """Answer the interaction privately with the error's message (or an apology, logging the bug)."""
+    cause = unwrap(error)
+    if isinstance(cause, discord.NotFound) and cause.code in EXPIRED_CODES:
+        # not a bug, and nothing can be sent on a dead token: say so once, without a traceback
+        log.warning("interaction %s expired before its answer was sent: %s", interaction.id, cause)
+        return
     message = user_message(error)
     if message is None:
         command = interaction.command.qualified_name if interaction.command else interaction.data
@@ -70,6 +81,8 @@ async def reply_error(interaction: discord.Interaction, error: BaseException) ->
         message = APOLOGY
     else:
         log.info("interaction %s refused: %s", interaction.id, unwrap(error))
+        if len(message) > MESSAGE_LIMIT:
+            message = message[: MESSAGE_LIMIT - 1] + "…"
     try:
         if interaction.response.type is discord.InteractionResponseType.deferred_channel_message:
             # a public "thinking..." would turn the error public: drop it and answer privately instead

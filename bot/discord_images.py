@@ -12,6 +12,7 @@ from models.errors import ImageRejected
 from models.intake import sniff_image_type
 
 ACCEPTED = "PNG, JPEG, GIF, WebP or BMP"
+DOWNLOAD_SECONDS = 20.0
 
 
 def _human(size: int) -> str:
@@ -20,15 +21,13 @@ def _human(size: int) -> str:
     return f"{max(1, round(size / 1024))} KB"
 
 
-def too_large(size: int, max_bytes: int) -> ImageRejected:
-    """The error for a file over the cap, naming both sizes."""
-    return written_for_discord(
-        ImageRejected(
-            "too_large",
-            f"That file is {_human(size)}; the limit is {_human(max_bytes)}. Send a smaller picture.",
-            detail=f"{size} bytes > {max_bytes}",
-        )
-    )
+def too_large(size: int | None, max_bytes: int) -> ImageRejected:
+    """The error for a file over the cap, naming both sizes (`size` None: only known to be over, reading stopped)."""
+    if size is None:
+        message = f"That file is larger than the limit of {_human(max_bytes)}. Send a smaller picture."
+    else:
+        message = f"That file is {_human(size)}; the limit is {_human(max_bytes)}. Send a smaller picture."
+    return written_for_discord(ImageRejected("too_large", message, detail=f"{size or 'over'} bytes > {max_bytes}"))
 
 
 def not_an_image(what: str) -> ImageRejected:
@@ -39,7 +38,7 @@ def not_an_image(what: str) -> ImageRejected:
 def check_image_bytes(data: bytes, max_bytes: int, *, what: str = "That file") -> bytes:
     """Refuse oversized data and data whose first bytes are not a known image format."""
     if len(data) > max_bytes:
-        raise too_large(len(data), max_bytes)
+        raise too_large(None, max_bytes)  # the data may be only the first max_bytes + 1 of a longer file
     if not data:
         raise written_for_discord(ImageRejected("empty", f"{what} is empty; send a {ACCEPTED} image."))
     if sniff_image_type(data) is None:
@@ -47,15 +46,41 @@ def check_image_bytes(data: bytes, max_bytes: int, *, what: str = "That file") -
     return data
 
 
-async def read_attachment(attachment: discord.Attachment, max_bytes: int) -> bytes:
-    """Download an attachment now (signed URLs expire) after checking its declared size and type."""
+async def _read_at_most(stream: aiohttp.StreamReader, limit: int) -> bytes:
+    """Up to `limit` bytes until the end of the body (one `read(n)` returns only what has arrived so far)."""
+    chunks: list[bytes] = []
+    received = 0
+    while received < limit:
+        chunk = await stream.read(limit - received)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        received += len(chunk)
+    return b"".join(chunks)
+
+
+async def download_capped(session: aiohttp.ClientSession, url: str, max_bytes: int, *, failure: str) -> bytes:
+    """At most `max_bytes + 1` bytes of `url`, so a file larger than it claimed cannot fill the memory."""
+    try:
+        async with session.get(url, timeout=aiohttp.ClientTimeout(total=DOWNLOAD_SECONDS)) as response:
+            if response.status != 200:
+                rejected = ImageRejected("not_an_image", failure, detail=f"HTTP {response.status} from the CDN")
+                raise written_for_discord(rejected)
+            return await _read_at_most(response.content, max_bytes + 1)
+    except (aiohttp.ClientError, TimeoutError) as error:
+        raise written_for_discord(ImageRejected("not_an_image", failure, detail=repr(error))) from error
+
+
+async def read_attachment(attachment: discord.Attachment, max_bytes: int, session: aiohttp.ClientSession) -> bytes:
+    """Download an attachment now (signed URLs expire) after checking its declared size and type, capped."""
     what = f"`{discord.utils.escape_markdown(attachment.filename)}`"
     if attachment.size > max_bytes:
         raise too_large(attachment.size, max_bytes)
     content_type = (attachment.content_type or "").split(";")[0].strip()
     if content_type and not content_type.startswith("image/"):
         raise not_an_image(what)
-    data = await attachment.read()
+    failure = f"I could not download {what}; send it again."
+    data = await download_capped(session, attachment.url, max_bytes, failure=failure)
     return check_image_bytes(data, max_bytes, what=what)
 
 
@@ -91,10 +116,8 @@ def images_in(message: discord.Message, *, limit: int = 4) -> list[ImageSource]:
 async def read_source(source: ImageSource, max_bytes: int, session: aiohttp.ClientSession) -> bytes:
     """The bytes of one found picture; embed URLs are streamed and cut off at the cap."""
     if source.attachment is not None:
-        return await read_attachment(source.attachment, max_bytes)
+        return await read_attachment(source.attachment, max_bytes, session)
     assert source.url is not None
-    async with session.get(source.url, timeout=aiohttp.ClientTimeout(total=20)) as response:
-        if response.status != 200:
-            raise ImageRejected("not_an_image", "I could not download that embedded picture; attach it instead.")
-        data = await response.content.read(max_bytes + 1)
+    failure = "I could not download that embedded picture; attach it instead."
+    data = await download_capped(session, source.url, max_bytes, failure=failure)
     return check_image_bytes(data, max_bytes, what="That embedded file")

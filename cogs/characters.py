@@ -17,6 +17,7 @@ from cogs.common import NO_MENTIONS, character_autocomplete, esc, guild_id_of, m
 from cogs.rendering import character_embed
 
 
+@app_commands.guild_only()  # characters and moderators belong to a server: no sense in direct messages
 class CharactersCog(commands.GroupCog, group_name="character", group_description="Manage characters (moderators)"):
     """Moderator tools over the characters of one guild."""
 
@@ -42,7 +43,7 @@ class CharactersCog(commands.GroupCog, group_name="character", group_description
 
     @app_commands.command(name="info", description="Show a character's names, scope and references")
     @app_commands.autocomplete(character=character_autocomplete)
-    async def info(self, interaction: discord.Interaction, character: str) -> None:
+    async def info(self, interaction: discord.Interaction, character: app_commands.Range[str, 1, 100]) -> None:
         """Names, aliases, scope and reference counts."""
         info = await self.bot.services.characters.info(character, guild_id=guild_id_of(interaction))
         embed = character_embed(info.character, info.approved, info.pending)
@@ -53,7 +54,7 @@ class CharactersCog(commands.GroupCog, group_name="character", group_description
     async def alias(
         self,
         interaction: discord.Interaction,
-        character: str,
+        character: app_commands.Range[str, 1, 100],
         alias: app_commands.Range[str, 1, 100],
         remove: bool = False,
     ) -> None:
@@ -68,7 +69,10 @@ class CharactersCog(commands.GroupCog, group_name="character", group_description
     @app_commands.command(name="rename", description="Rename a character")
     @app_commands.autocomplete(character=character_autocomplete)
     async def rename(
-        self, interaction: discord.Interaction, character: str, new_name: app_commands.Range[str, 1, 100]
+        self,
+        interaction: discord.Interaction,
+        character: app_commands.Range[str, 1, 100],
+        new_name: app_commands.Range[str, 1, 100],
     ) -> None:
         """Rename in the store and in the gallery at once."""
         record = await self._editable(interaction, character)
@@ -77,7 +81,7 @@ class CharactersCog(commands.GroupCog, group_name="character", group_description
 
     @app_commands.command(name="remove", description="Delete a character and all its references")
     @app_commands.autocomplete(character=character_autocomplete)
-    async def remove(self, interaction: discord.Interaction, character: str) -> None:
+    async def remove(self, interaction: discord.Interaction, character: app_commands.Range[str, 1, 100]) -> None:
         """Delete the character, its references and their pictures."""
         record = await self._editable(interaction, character)
         await interaction.response.defer(ephemeral=True, thinking=True)  # deletes every picture file too
@@ -95,7 +99,7 @@ class PromoteCog(commands.Cog):
     @app_commands.default_permissions(administrator=True)
     @app_commands.guild_only()
     @app_commands.autocomplete(character=character_autocomplete)
-    async def promote(self, interaction: discord.Interaction, character: str) -> None:
+    async def promote(self, interaction: discord.Interaction, character: app_commands.Range[str, 1, 100]) -> None:
         """Move the character and its approved references to the global gallery."""
         if not await self.bot.is_owner(interaction.user):
             raise PermissionDenied("Only the bot's owner can promote characters to the global gallery.")

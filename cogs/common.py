@@ -71,6 +71,11 @@ def age_restricted(channel: object) -> bool:
     return bool(is_nsfw is not None and is_nsfw())
 
 
+def upload_limit(guild: discord.Guild | None) -> int:
+    """The largest file the bot may attach here (the guild's boost tier decides); larger ones fail with 413."""
+    return guild.filesize_limit if guild is not None else discord.utils.DEFAULT_FILE_SIZE_LIMIT_BYTES
+
+
 def interaction_guild_id(interaction: discord.Interaction) -> int | None:
     """The guild of the interaction, or None in direct messages (global characters only)."""
     return interaction.guild.id if interaction.guild else None

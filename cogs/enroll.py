@@ -85,7 +85,7 @@ class EnrollCog(commands.Cog):
     ) -> None:
         """File a pending submission and acknowledge it privately."""
         await interaction.response.defer(ephemeral=True, thinking=True)
-        data = await read_attachment(image, self.bot.settings.images.max_bytes)
+        data = await read_attachment(image, self.bot.settings.images.max_bytes, self.bot.http_session)
         result = await self.bot.services.enrollment.submit(
             character.strip(),
             data,

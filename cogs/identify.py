@@ -21,22 +21,33 @@ from cogs.common import (
     age_restricted,
     bot_of,
     interaction_guild_id,
+    upload_limit,
 )
-from cogs.rendering import identify_embed
+from cogs.rendering import EMBED_TOTAL, clip, identify_embed
 
 log = logging.getLogger(__name__)
 
 
 async def identify_bytes(
-    bot: WaifuBot, data: bytes, *, guild_id: int | None, channel: object, label: str | None, index: int = 0
+    bot: WaifuBot,
+    data: bytes,
+    *,
+    guild_id: int | None,
+    channel: object,
+    label: str | None,
+    max_upload: int,
+    index: int = 0,
+    budget: int = EMBED_TOTAL,
 ) -> tuple[IdentifyResult, discord.Embed, discord.File | None]:
-    """Identify one picture and render it, with the best match's reference as thumbnail where allowed."""
+    """Identify one picture and render it; the best match's reference is the thumbnail where allowed and uploadable."""
     result = await bot.services.identify.identify(data, guild_id=guild_id)
     picture = await bot.services.pictures.thumbnail(result, guild_id=guild_id, age_restricted=age_restricted(channel))
     thumbnail = None
-    if picture is not None:
+    if picture is not None and len(picture.data) > max_upload:
+        log.info("reference %s is too large to attach (%d bytes)", picture.reference.id, len(picture.data))
+    elif picture is not None:
         thumbnail = discord.File(io.BytesIO(picture.data), filename=f"reference{index}.{picture.extension}")
-    embed = identify_embed(result, label=label, thumbnail=thumbnail.filename if thumbnail else None)
+    embed = identify_embed(result, label=label, thumbnail=thumbnail.filename if thumbnail else None, budget=budget)
     return result, embed, thumbnail
 
 
@@ -66,10 +77,15 @@ class IdentifyCog(commands.Cog):
     async def identify(self, interaction: discord.Interaction, image: discord.Attachment) -> None:
         """Identify an attached picture."""
         await interaction.response.defer(thinking=True)
-        data = await read_attachment(image, self.bot.settings.images.max_bytes)
+        data = await read_attachment(image, self.bot.settings.images.max_bytes, self.bot.http_session)
         guild_id = interaction_guild_id(interaction)
         _, embed, thumbnail = await identify_bytes(
-            self.bot, data, guild_id=guild_id, channel=interaction.channel, label=None
+            self.bot,
+            data,
+            guild_id=guild_id,
+            channel=interaction.channel,
+            label=None,
+            max_upload=upload_limit(interaction.guild),
         )
         files = [thumbnail] if thumbnail else []
         await interaction.followup.send(embed=embed, files=files, allowed_mentions=NO_MENTIONS)
@@ -87,19 +103,27 @@ class IdentifyCog(commands.Cog):
         guild_id = interaction_guild_id(interaction)
         embeds: list[discord.Embed] = []
         files: list[discord.File] = []
+        budget = EMBED_TOTAL // len(sources)  # Discord's limit is on all the embeds of the message together
         for index, source in enumerate(sources):
             label = source.label if len(sources) > 1 else None
             try:
                 data = await read_source(source, bot.settings.images.max_bytes, bot.http_session)
                 _, embed, thumbnail = await identify_bytes(
-                    bot, data, guild_id=guild_id, channel=interaction.channel, label=label, index=index
+                    bot,
+                    data,
+                    guild_id=guild_id,
+                    channel=interaction.channel,
+                    label=label,
+                    max_upload=upload_limit(interaction.guild) // len(sources),  # one request carries them all
+                    index=index,
+                    budget=budget,
                 )
             except Exception as error:
                 message_text = user_message(error)
                 if message_text is None:
                     raise
                 embed, thumbnail = discord.Embed(title="Could not read this picture", description=message_text), None
-                embed.set_footer(text=label or "")
+                embed.set_footer(text=clip(label or "", budget // 6))
             embeds.append(embed)
             if thumbnail is not None:
                 files.append(thumbnail)
@@ -120,7 +144,12 @@ class IdentifyCog(commands.Cog):
         try:
             data = await read_source(sources[0], self.bot.settings.images.max_bytes, self.bot.http_session)
             result, embed, thumbnail = await identify_bytes(
-                self.bot, data, guild_id=message.guild.id, channel=message.channel, label=None
+                self.bot,
+                data,
+                guild_id=message.guild.id,
+                channel=message.channel,
+                label=None,
+                max_upload=upload_limit(message.guild),
             )
         except Exception as error:
             if user_message(error) is None:
@@ -129,7 +158,10 @@ class IdentifyCog(commands.Cog):
         if all(region.unknown for region in result.regions):
             return
         files = [thumbnail] if thumbnail else []
-        await message.reply(embed=embed, files=files, mention_author=False, allowed_mentions=NO_MENTIONS)
+        try:
+            await message.reply(embed=embed, files=files, mention_author=False, allowed_mentions=NO_MENTIONS)
+        except discord.HTTPException as error:  # e.g. 403: a moderator turned it on where the bot may not speak
+            log.warning("auto-identify cannot reply in channel %s: %s", message.channel.id, error)
 
 
 async def setup(bot: WaifuBot) -> None:

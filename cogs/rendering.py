@@ -24,6 +24,28 @@ TAGGER_ONLY_TEXT = (
 )
 
 
+EMBED_TOTAL = 6000
+"""Discord refuses a message whose embeds hold more text than this, all of them together."""
+FIELD_VALUE, MAX_FIELDS, TITLE = 1024, 25, 256
+
+
+def clip(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters, marked with an ellipsis when cut."""
+    return text if len(text) <= limit else text[: max(0, limit - 1)] + "…"
+
+
+def listed(items: list[str], limit: int = FIELD_VALUE) -> str:
+    """Comma-separated items that fit in `limit` characters, then how many did not."""
+    shown: list[str] = []
+    for position, item in enumerate(items):
+        rest = len(items) - position - 1
+        tail = f", … and {rest} more" if rest else ""
+        if len(", ".join([*shown, item]) + tail) > limit:
+            return ", ".join(shown) + f"{', ' if shown else ''}… and {len(items) - position} more"
+        shown.append(item)
+    return ", ".join(shown)
+
+
 def percent(confidence: float) -> str:
     """A confidence in [0, 1] as a whole percentage."""
     return f"{round(100 * confidence)}%"
@@ -44,29 +66,50 @@ def _match_lines(region: RegionResult) -> str:
     return "\n".join(lines) or "No characters are enrolled yet."
 
 
-def identify_embed(result: IdentifyResult, *, label: str | None = None, thumbnail: str | None = None) -> discord.Embed:
-    """Per region: the top matches with confidence and series; unknown regions say so and how to teach the bot."""
+def identify_embed(
+    result: IdentifyResult, *, label: str | None = None, thumbnail: str | None = None, budget: int = EMBED_TOTAL
+) -> discord.Embed:
+    """Per region: the top matches with confidence and series; unknown regions say so and how to teach the bot.
+
+    `budget`: the characters this embed may hold (a message of several embeds shares Discord's 6000).
+    """
     best = best_match(result)
     if best is not None:
-        embed = discord.Embed(title=f"This looks like {esc(best.character)}", colour=FOUND_COLOUR)
+        embed = discord.Embed(title=clip(f"This looks like {esc(best.character)}", TITLE), colour=FOUND_COLOUR)
         if best.character_id is None:
             embed.description = TAGGER_ONLY_TEXT.format(name=esc(best.character))
         elif any(region.unknown for region in result.regions):
             embed.description = SOME_UNKNOWN_TEXT
     else:
         embed = discord.Embed(title="Unknown character", colour=UNKNOWN_COLOUR, description=UNKNOWN_TEXT)
-    for index, region in enumerate(result.regions, start=1):
-        value = _match_lines(region)
-        if region.unknown:
-            value = "Nobody I know is close enough. Closest:\n" + value if region.matches else "Nobody I know."
-        embed.add_field(name=_region_title(region, index, len(result.regions)), value=value[:1024], inline=False)
     if thumbnail is not None:
         embed.set_thumbnail(url=f"attachment://{thumbnail}")
     footer = [label] if label else []
     footer += list(result.notes)
     if footer:
-        embed.set_footer(text=" · ".join(footer)[:2048])
+        embed.set_footer(text=clip(" · ".join(footer), min(2048, budget // 6)))
+    _add_region_fields(embed, result.regions, budget - len(embed))
     return embed
+
+
+def _add_region_fields(embed: discord.Embed, regions: tuple[RegionResult, ...], room: int) -> None:
+    """One field per region while they fit Discord's limits; then one field saying how many were left out."""
+    reserve = 80  # for the closing "and N more faces" field
+    for index, region in enumerate(regions, start=1):
+        value = _match_lines(region)
+        if region.unknown:
+            value = "Nobody I know is close enough. Closest:\n" + value if region.matches else "Nobody I know."
+        name = _region_title(region, index, len(regions))
+        left = len(regions) - index
+        space = room - len(name) - (reserve if left else 0)
+        if space < min(len(value), 200) or (left and len(embed.fields) == MAX_FIELDS - 1):
+            more = len(regions) - index + 1
+            faces = "face" if more == 1 else "faces"
+            embed.add_field(name=f"… and {more} more {faces}", value="Not shown: one answer can hold only so much.")
+            return
+        value = clip(value, min(FIELD_VALUE, space))
+        embed.add_field(name=name, value=value, inline=False)
+        room -= len(name) + len(value)
 
 
 def _evidence_lines(items: tuple[Evidence, ...], character: str, rival: str | None, limit: int = 6) -> str:
@@ -137,6 +180,10 @@ def review_embed(submission: Submission, image: str | None, *, hidden_rating: bo
         embed.set_image(url=f"attachment://{image}")
     elif submission.image is None:
         embed.add_field(name="Picture", value="The picture file is missing.", inline=False)
+    elif image is None:
+        size = len(submission.image) / (1024 * 1024)
+        text = f"The picture ({size:.1f} MB) is too large to show here; see its source, or ask for a smaller one."
+        embed.add_field(name="Picture", value=text, inline=False)
     embed.set_footer(text=f"{submission.pending} pending in this server")
     return embed
 
@@ -145,7 +192,7 @@ def character_embed(character: CharacterRecord, approved: int, pending: int) -> 
     """What moderators need to know about one character."""
     embed = discord.Embed(title=esc(character.name), colour=REVIEW_COLOUR)
     embed.add_field(name="Series", value=esc(character.series) if character.series else "—")
-    embed.add_field(name="Aliases", value=", ".join(esc(a) for a in character.aliases) or "—")
+    embed.add_field(name="Aliases", value=listed([esc(a) for a in character.aliases]) or "—")
     embed.add_field(name="Scope", value="global" if character.guild_id is None else "this server")
     embed.add_field(name="References", value=f"{approved} approved, {pending} pending")
     embed.set_footer(text=f"character #{character.id}")

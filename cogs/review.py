@@ -18,7 +18,15 @@ from bot.discord_client import WaifuBot
 from bot.discord_errors import reply_error
 from bot.services.references import may_show
 from bot.services.review import Action, ReviewDecision, Submission
-from cogs.common import NO_MENTIONS, age_restricted, bot_of, esc, guild_id_of, require_moderator
+from cogs.common import (
+    NO_MENTIONS,
+    age_restricted,
+    bot_of,
+    esc,
+    guild_id_of,
+    require_moderator,
+    upload_limit,
+)
 from cogs.rendering import review_embed
 
 log = logging.getLogger(__name__)
@@ -70,7 +78,9 @@ class ReviewButton(discord.ui.DynamicItem[discord.ui.Button], template=CUSTOM_ID
                 content=f"{status} No more pending submissions.", embed=None, attachments=[], view=None
             )
         else:
-            embed, files, view = review_card(submission, age_restricted(interaction.channel))
+            embed, files, view = review_card(
+                submission, age_restricted(interaction.channel), upload_limit(interaction.guild)
+            )
             await interaction.response.edit_message(content=status, embed=embed, attachments=files, view=view)
         if decision.submitter_should_hear:  # after answering: Discord waits only 3 s for the answer
             await notify_submitter(bot, decision)
@@ -108,13 +118,13 @@ async def notify_submitter(bot: WaifuBot, decision: ReviewDecision) -> None:
 
 
 def review_card(
-    submission: Submission, channel_age_restricted: bool
+    submission: Submission, channel_age_restricted: bool, max_upload: int
 ) -> tuple[discord.Embed, list[discord.File], discord.ui.View]:
-    """A submission's embed, its picture (a spoiler when its rating does not suit the channel) and buttons."""
+    """A submission's embed, picture (a spoiler where its rating does not suit; left out if too large) and buttons."""
     reference = submission.reference
     hidden = not may_show(reference.rating, age_restricted=channel_age_restricted)
     files: list[discord.File] = []
-    if submission.image is not None:
+    if submission.image is not None and len(submission.image) <= max_upload:
         filename = f"submission.{submission.extension}"
         files.append(discord.File(io.BytesIO(submission.image), filename=filename, spoiler=hidden))
     embed = review_embed(submission, files[0].filename if files else None, hidden_rating=hidden)
@@ -148,7 +158,9 @@ class ReviewCog(commands.Cog):
         if submission is None:
             await interaction.followup.send("No pending submissions. 🎉", ephemeral=True)
             return
-        embed, files, view = review_card(submission, age_restricted(interaction.channel))
+        embed, files, view = review_card(
+            submission, age_restricted(interaction.channel), upload_limit(interaction.guild)
+        )
         await interaction.followup.send(embed=embed, files=files, view=view, ephemeral=True)
 
 

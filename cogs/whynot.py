@@ -63,10 +63,12 @@ class WhyNotCog(commands.Cog):
     @app_commands.describe(character="A character name or alias", image="The picture to explain")
     @app_commands.autocomplete(character=character_autocomplete)
     @app_commands.checks.cooldown(RATE, PER_SECONDS, key=lambda i: i.user.id)
-    async def whynot(self, interaction: discord.Interaction, character: str, image: discord.Attachment) -> None:
+    async def whynot(
+        self, interaction: discord.Interaction, character: app_commands.Range[str, 1, 100], image: discord.Attachment
+    ) -> None:
         """Explain the ranking of `character` for the picture."""
         await interaction.response.defer(thinking=True)
-        data = await read_attachment(image, self.bot.settings.images.max_bytes)
+        data = await read_attachment(image, self.bot.settings.images.max_bytes, self.bot.http_session)
         result = await self.bot.services.whynot.whynot(data, character, guild_id=interaction_guild_id(interaction))
         await interaction.followup.send(embed=whynot_embed(result), allowed_mentions=NO_MENTIONS)
 

@@ -29,6 +29,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
+def _explained(error: BaseException) -> BaseException:
+    """Discord's refusals an operator can fix, as one-line usage errors (the token itself is never shown)."""
+    import discord
+
+    if isinstance(error, discord.LoginFailure):
+        return UsageError("Discord refused the bot token (401): copy the token again from the developer portal.")
+    if isinstance(error, discord.PrivilegedIntentsRequired):
+        return UsageError(
+            "Discord refused the Message Content intent that --auto-identify needs: enable it for the bot "
+            "in the developer portal, or run without --auto-identify."
+        )
+    return error
+
+
 async def run(args: argparse.Namespace, settings: Settings) -> int:
     """Run until SIGTERM/SIGINT or a fatal gateway error; close everything on the way out."""
     from bot.discord_client import WaifuBot, heartbeat_is_fresh  # discord.py costs ~0.5 s: only for `run`
@@ -58,7 +72,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
         if analyzer is not None and not hasattr(bot, "services"):
             await analyzer.close()  # the bot never took ownership of it
     if runner.done() and not runner.cancelled() and runner.exception() is not None:
-        raise runner.exception()  # type: ignore[misc]
+        raise _explained(runner.exception())  # type: ignore[arg-type]
     with contextlib.suppress(asyncio.CancelledError):
         await runner
     return 0

@@ -66,7 +66,8 @@ async def test_bot_serves_characters_enrolled_by_another_process(
         seen = await until_served(bot, outcomes, 2)
         reply = await (await world.member.slash("identify", image=world.picture(BLONDE, seed=7))).final()
     assert unknown.embeds[0]["title"] == "Unknown character"
-    assert seen and all(isinstance(outcome, int) for outcome in seen)
+    # the bot may have refreshed before the watch began, so `seen` can be empty; none may be an error
+    assert all(isinstance(outcome, int) for outcome in seen)
     assert reply.embeds[0]["title"] == "This looks like Alice"
 
 

@@ -10,6 +10,7 @@ DISCORD_EPOCH_MS = 1_420_070_400_000
 _counter = itertools.count(1)
 
 MANAGE_GUILD = 1 << 5
+MESSAGE_CONTENT_INTENT = 1 << 15
 ADMINISTRATOR = 1 << 3
 EVERYONE_PERMISSIONS = (1 << 10) | (1 << 11) | (1 << 14) | (1 << 15) | (1 << 16) | (1 << 31)
 """View channel, send messages, embed links, attach files, read history, use application commands."""

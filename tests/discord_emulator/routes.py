@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from tests.discord_emulator import payloads as p
+from tests.discord_emulator.limits import CONTENT_LIMIT, UPLOAD_LIMIT, embed_problems
 from tests.discord_emulator.records import BODY, FILES, Reply
 
 if TYPE_CHECKING:
@@ -28,6 +29,17 @@ async def handle_api(emu: DiscordEmulator, request: web.Request, parts: list[str
     method = request.method
     body = request[BODY]
     files = request[FILES]
+    sent = body.get("data") if isinstance(body, dict) and "type" in body and "data" in body else body
+    problems = embed_problems(sent.get("embeds")) if isinstance(sent, dict) else []
+    if isinstance(sent, dict) and len(sent.get("content") or "") > CONTENT_LIMIT:
+        problems.append(f"content of {len(sent['content'])} characters > {CONTENT_LIMIT}")
+    if any(len(data) > UPLOAD_LIMIT for data in files.values()):
+        emu.refused.append((request.path, ["file over the upload limit"]))
+        return _json({"message": "Request entity too large", "code": 40005}, status=413)
+    if problems:
+        emu.refused.append((request.path, problems))
+        errors = {"embeds": {"_errors": [{"code": "BASE_TYPE_MAX_LENGTH", "message": text} for text in problems]}}
+        return _json({"message": "Invalid Form Body", "code": 50035, "errors": errors}, status=400)
     match parts:
         case ["users", "@me"] if method == "GET":
             return _json(emu.bot_user)

@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from tests.discord_emulator import payloads as p
+from tests.discord_emulator.limits import Fault
 from tests.discord_emulator.records import BODY, FILES, InteractionHandle, RecordedRequest, Reply
 
 API = "/api/v10"
@@ -82,6 +83,15 @@ class DiscordEmulator:
         self.commands: dict[int | None, list[dict[str, Any]]] = {}
         self.interactions: dict[int, InteractionHandle] = {}
         self.attachments: dict[str, bytes] = {}
+        self.streams: dict[str, tuple[bytes, int]] = {}
+        """Attachments served as a chunked stream: (first bytes, total size, the rest zeros)."""
+        self.streamed: dict[str, int] = {}
+        """Bytes of each streamed attachment that the server got to write before the reader hung up."""
+        self.faults: list[Fault] = []
+        self.message_content_allowed = True
+        """False: like a portal where the Message Content intent is off (IDENTIFY asking for it is closed, 4014)."""
+        self.refused: list[tuple[str, list[str]]] = []
+        """(path, problems) of each request refused with 400 for breaking Discord's embed limits."""
         self.identifies: list[dict[str, Any]] = []
         self.downloads: list[str] = []
         self.downloaded = asyncio.Event()
@@ -159,6 +169,21 @@ class DiscordEmulator:
         url = f"{self.base_url}/cdn/{key}/{filename}"
         return p.attachment(attachment_id, filename, url, len(data), content_type)
 
+    def add_streamed_attachment(
+        self, head: bytes, total: int, *, declared: int, filename: str = "huge.png", content_type: str = "image/png"
+    ) -> dict:
+        """An attachment whose payload declares `declared` bytes while the CDN streams `total` (head, then zeros)."""
+        attachment_id = p.snowflake()
+        self.streams[str(attachment_id)] = (head, total)
+        url = f"{self.base_url}/cdn/{attachment_id}/{filename}"
+        return p.attachment(attachment_id, filename, url, declared, content_type)
+
+    def fail_next(self, method: str, prefix: str, status: int, body: dict[str, Any], **options: Any) -> Fault:
+        """Make the next request(s) to a REST route fail the way Discord would (403, 404, 429...)."""
+        fault = Fault(method, prefix, status, body, **options)
+        self.faults.append(fault)
+        return fault
+
     def add_message(self, channel: dict[str, Any], author: dict[str, Any], **fields: Any) -> dict[str, Any]:
         """A message that exists in a channel (not dispatched)."""
         message = p.message(p.snowflake(), int(channel["id"]), author, guild_id=int(channel["guild_id"]), **fields)
@@ -195,6 +220,9 @@ class DiscordEmulator:
             await socket.send_json({"op": 11})
         elif op == 2:
             self.identifies.append(frame["d"])
+            if not self.message_content_allowed and frame["d"].get("intents", 0) & p.MESSAGE_CONTENT_INTENT:
+                await socket.close(code=4014, message=b"Disallowed intent(s).")
+                return
             await self._send_ready(socket)
         elif op == 6:
             await socket.send_json({"op": 9, "d": False})
@@ -229,15 +257,52 @@ class DiscordEmulator:
                 RecordedRequest(request.method, request.path[len(API) :], dict(request.query), body, files)
             )
             self.recorded.set()
+            refusal = self._refusal(request)
+            if refusal is not None:
+                return refusal
         return await handler(request)
 
-    async def _cdn(self, request: web.Request) -> web.Response:
+    def _refusal(self, request: web.Request) -> web.Response | None:
+        """A wrong bot token (401) or a fault a test asked for, else None."""
+        path = request.path[len(API) :]
+        authorization = request.headers.get("Authorization")
+        if authorization is not None and authorization != f"Bot {self.token}":
+            return _json_response({"message": "401: Unauthorized", "code": 0}, 401)
+        fault = next((f for f in self.faults if f.matches(request.method, path)), None)
+        if fault is None:
+            return None
+        fault.times -= 1
+        return _json_response(fault.body, fault.status, fault.headers)
+
+    async def _cdn(self, request: web.Request) -> web.StreamResponse:
         self.downloads.append(request.match_info["filename"])
         self.downloaded.set()
+        if request.match_info["key"] in self.streams:
+            return await self._stream(request, request.match_info["key"])
         data = self.attachments.get(request.match_info["key"])
         if data is None:
             return web.Response(status=404)
         return web.Response(body=data, content_type="application/octet-stream")
+
+    async def _stream(self, request: web.Request, key: str) -> web.StreamResponse:
+        head, total = self.streams[key]
+        response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
+        await response.prepare(request)
+        chunk = bytes(64 * 1024)
+        sent = 0
+        try:
+            await response.write(head)
+            sent = len(head)
+            while sent < total:
+                piece = chunk[: total - sent]
+                await response.write(piece)
+                sent += len(piece)
+            await response.write_eof()
+        except (ConnectionError, RuntimeError):
+            pass  # the reader hung up: exactly what a capped download does
+        finally:
+            self.streamed[key] = sent
+        return response
 
     async def _api(self, request: web.Request) -> web.Response:
         from tests.discord_emulator.routes import handle_api
@@ -255,6 +320,13 @@ class DiscordEmulator:
     def requests_to(self, method: str, prefix: str) -> list[RecordedRequest]:
         """Requests whose method matches and whose path starts with `prefix` (after /api/v10)."""
         return [r for r in self.requests if r.method == method and r.path.startswith(prefix)]
+
+
+def _json_response(data: Any, status: int, headers: dict[str, str] | None = None) -> web.Response:
+    # discord.py parses JSON only when the content type is exactly "application/json" (no charset)
+    return web.Response(
+        body=json.dumps(data).encode(), status=status, headers={"Content-Type": "application/json", **(headers or {})}
+    )
 
 
 async def _read_body(request: web.Request) -> tuple[Any, dict[str, bytes]]:
