@@ -22,7 +22,7 @@ COPY bot ./bot
 COPY cogs ./cogs
 COPY models ./models
 COPY migrations ./migrations
-RUN pip install --no-deps . && python -c "import bot.discord_client, cogs.identify, migrations"
+RUN pip install --no-deps . && python -c "import bot.discord_adapter.client, cogs.identify, migrations"
 
 # ---- runtime stage: the venv, a non-root user, two volumes -----------------------------------------
 FROM python:3.11-slim-bookworm AS runtime

@@ -20,9 +20,9 @@ from types import SimpleNamespace
 import numpy as np
 from PIL import Image
 
-from bot.analysis import InferenceJob
 from bot.config import Settings
-from bot.engine import create_engine, draft_side
+from bot.inference.engine import create_engine, draft_side
+from bot.recognition.analysis import InferenceJob
 from models.intake import load_image
 from tests.drawing import BLONDE, draw_character, encode
 

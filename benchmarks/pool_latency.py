@@ -23,11 +23,11 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.heavy_model import build_calibrated
-from bot.analysis import InferenceJob
 from bot.config import OnnxSettings, PoolSettings, Settings
-from bot.engine import create_engine
 from bot.inference import InferencePool
 from bot.inference.allocator import keep_freed_memory
+from bot.inference.engine import create_engine
+from bot.recognition.analysis import InferenceJob
 from models.intake import load_image
 from tests.drawing import BLONDE, BLUE_HAIR, GREEN_HAIR, PINK_HAIR, draw_character, encode
 

@@ -5,22 +5,24 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from bot.analysis import Analyzer
 from bot.config import Settings
-from bot.engine import LocalAnalyzer, create_engine, read_tagger_tags, session_config
-from bot.fusion import open_embedding_metric
-from bot.gallery import Gallery
-from bot.reference_images import ReferenceImages
+from bot.inference.engine import create_engine
+from bot.inference.local import LocalAnalyzer
+from bot.inference.model_choice import open_embedding_metric, read_tagger_tags, session_config
+from bot.recognition.analysis import Analyzer
+from bot.recognition.gallery import Gallery
+from bot.recognition.vocabulary import select_vocabulary
 from bot.services.characters import CharacterService
 from bot.services.enrollment import EnrollmentService
+from bot.services.gallery_loading import load_gallery, reload_characters
 from bot.services.identify import IdentifyService
 from bot.services.names import NameSearch
+from bot.services.reference_images import ReferenceImages
 from bot.services.references import ReferencePictures
 from bot.services.review import ReviewService
 from bot.services.whynot import WhyNotService
 from bot.store.changes import ChangeFeed
 from bot.store.repository import CharacterStore
-from bot.vocabulary import select_vocabulary
 
 
 @dataclass
@@ -54,7 +56,7 @@ class Services:
             self._unapplied |= await self.changes.poll()
             if not self._unapplied:
                 return 0
-            reloaded = await self.gallery.reload_characters(self.store, self._unapplied)
+            reloaded = await reload_characters(self.gallery, self.store, self._unapplied)
             self._unapplied.clear()
             return reloaded
 
@@ -77,7 +79,7 @@ async def open_services(settings: Settings, *, analyzer: Analyzer | None = None)
         changes = await ChangeFeed.start(store)  # before the gallery loads, so no change falls in between
         if analyzer is None:
             analyzer = LocalAnalyzer(await asyncio.to_thread(create_engine, settings))
-        gallery = await Gallery.load(
+        gallery = await load_gallery(
             store, vocabulary, unknown_distance=settings.recognition.unknown_distance, metric=metric
         )
     except BaseException:

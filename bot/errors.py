@@ -1,4 +1,23 @@
-"""Domain errors: each maps to one short message a user can act on (see `models.errors.UserFacingError`)."""
+"""Every error a user may be shown, in one tree: each maps to one short message they can act on.
+
+    UserFacingError                 models/errors.py: the base; `user_message` is shown, the rest is logged
+    ├── ImageRejected               models/errors.py: the bytes are not a usable picture (`reason` code)
+    ├── ModelUnavailable            models/errors.py: a selected model is missing or cannot be loaded
+    ├── UsageError                  bad input on the command line (printed as one line, exit 2)
+    ├── UnknownCharacter            no character has this name or alias (with suggestions)
+    ├── CharacterExists             a create or rename would clash with a name in the same scope
+    ├── DuplicateReference          the picture is a near-duplicate of a stored reference
+    ├── NotFound                    a record named by id does not exist or is not visible here
+    ├── PermissionDenied            the caller lacks the role the action needs
+    ├── RateLimited                 too many submissions too quickly (`retry_after`)
+    ├── Busy                        the inference pool is at capacity; retry shortly
+    └── InferenceFailed             a job failed (worker crash, timeout); detail in the log only
+        └── PoolClosed              the pool is shutting down and takes no new work
+
+The three defined in `models/` live there because `models/` may not import `bot/`; they are
+re-exported here, so callers import every error from this module. A test fails when a subclass of
+`UserFacingError` anywhere in the product is missing from this tree or from `__all__`.
+"""
 
 from __future__ import annotations
 
@@ -15,10 +34,16 @@ __all__ = [
     "ModelUnavailable",
     "NotFound",
     "PermissionDenied",
+    "PoolClosed",
     "RateLimited",
     "UnknownCharacter",
+    "UsageError",
     "UserFacingError",
 ]
+
+
+class UsageError(UserFacingError):
+    """Bad input on the command line: printed as one line, exit code 2."""
 
 
 class UnknownCharacter(UserFacingError):
@@ -75,3 +100,10 @@ class Busy(UserFacingError):
 
 class InferenceFailed(UserFacingError):
     """An inference job failed (worker crash, timeout); the detail goes to the log only."""
+
+
+class PoolClosed(InferenceFailed):
+    """The pool is shutting down and takes no new work."""
+
+    def __init__(self) -> None:
+        super().__init__("The bot is shutting down; try again in a minute.")

@@ -10,9 +10,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_client import WaifuBot
+from bot.discord_adapter.client import WaifuBot
 from bot.errors import PermissionDenied
-from bot.store.records import CharacterRecord
+from bot.services.results import CharacterRecord
 from cogs.common import NO_MENTIONS, character_autocomplete, esc, guild_id_of, moderator_check
 from cogs.rendering import character_embed
 

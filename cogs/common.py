@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
-from bot.discord_errors import written_for_discord
+from bot.discord_adapter.replies import written_for_discord
 from bot.errors import PermissionDenied
 from bot.services.names import NameChoice
 
 if TYPE_CHECKING:
-    from bot.discord_client import WaifuBot
+    from bot.discord_adapter.client import WaifuBot
 
 NO_MENTIONS = discord.AllowedMentions.none()
 RATE, PER_SECONDS = 6, 60.0

@@ -6,9 +6,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_client import WaifuBot
-from bot.discord_errors import reply_error
-from bot.discord_images import ImageSource, images_in, read_attachment, read_source
+from bot.discord_adapter.attachments import ImageSource, images_in, read_attachment, read_source
+from bot.discord_adapter.client import WaifuBot
+from bot.discord_adapter.replies import reply_error
 from bot.errors import NotFound
 from cogs.common import NO_MENTIONS, bot_of, guild_id_of, new_or_known_autocomplete
 from cogs.rendering import submitted_text

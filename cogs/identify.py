@@ -9,9 +9,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_client import WaifuBot
-from bot.discord_errors import user_message
-from bot.discord_images import images_in, read_attachment, read_source
+from bot.discord_adapter.attachments import images_in, read_attachment, read_source
+from bot.discord_adapter.client import WaifuBot
+from bot.discord_adapter.replies import user_message
 from bot.errors import NotFound
 from bot.services.results import IdentifyResult
 from cogs.common import (

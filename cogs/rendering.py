@@ -5,9 +5,8 @@ from __future__ import annotations
 import discord
 
 from bot.services.references import best_match
-from bot.services.results import EnrollmentResult, Evidence, IdentifyResult, RegionResult, WhyNotResult
+from bot.services.results import CharacterRecord, EnrollmentResult, Evidence, IdentifyResult, RegionResult, WhyNotResult
 from bot.services.review import Submission
-from bot.store.records import CharacterRecord
 from cogs.common import esc
 
 FOUND_COLOUR = discord.Colour.green()

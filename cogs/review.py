@@ -14,8 +14,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_client import WaifuBot
-from bot.discord_errors import reply_error
+from bot.discord_adapter.client import WaifuBot
+from bot.discord_adapter.replies import reply_error
 from bot.services.references import may_show
 from bot.services.review import Action, ReviewDecision, Submission
 from cogs.common import (

@@ -6,7 +6,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_client import WaifuBot
+from bot.discord_adapter.client import WaifuBot
 from cogs.common import NO_MENTIONS, guild_id_of
 
 

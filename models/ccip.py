@@ -42,56 +42,32 @@ def prepare_ccip_input(image: Image.Image, size: int = DEFAULT_INPUT_SIZE) -> np
     return np.ascontiguousarray(normalised.transpose(2, 0, 1), dtype=np.float32)
 
 
-class CcipEmbedder:
-    """A loaded CCIP model pair: embeddings in, the model's calibrated differences out."""
+class CcipMetric:
+    """The small CCIP metrics model and its threshold: differences between embeddings, nothing else.
 
-    def __init__(
-        self,
-        feature_session: ort.InferenceSession,
-        metrics_session: ort.InferenceSession,
-        threshold: float,
-        *,
-        name: str,
-        version: str,
-    ) -> None:
+    A process that only compares (the bot's main process while pool workers embed) loads just this;
+    `CcipEmbedder` holds one too, so there is a single place that runs the metrics graph.
+    """
+
+    def __init__(self, metrics_session: ort.InferenceSession, threshold: float, *, name: str, version: str) -> None:
         self.name = name
         self.version = version
         self.threshold = float(threshold)
-        self._feature_session = feature_session
-        self._metrics_session = metrics_session
-        feature_input = feature_session.get_inputs()[0]
-        self._feature_input = feature_input.name
-        self._feature_output = feature_session.get_outputs()[0].name
-        self.input_size = _square_nchw_size(feature_input.shape, name)
-        batch = feature_input.shape[0]
-        self._fixed_batch = batch if isinstance(batch, int) else None
-        self._metrics_input = metrics_session.get_inputs()[0].name
-        self._metrics_output = metrics_session.get_outputs()[0].name
+        self._session = metrics_session
+        self._input = metrics_session.get_inputs()[0].name
+        self._output = metrics_session.get_outputs()[0].name
 
     @property
     def identity(self) -> str:
         """`name@version`: embeddings of different identities must never be compared."""
         return f"{self.name}@{self.version}"
 
-    def embed(self, image: Image.Image) -> np.ndarray:
-        """The character embedding of one picture, float32 [d]."""
-        return self.embed_batch([image])[0]
-
-    def embed_batch(self, images: Sequence[Image.Image]) -> np.ndarray:
-        """Embeddings of several pictures, float32 [N, d]."""
-        if not images:
-            raise ValueError("embed_batch needs at least one image")
-        batch = np.stack([prepare_ccip_input(image, self.input_size) for image in images])
-        if self._fixed_batch is not None and self._fixed_batch != len(images):
-            return np.concatenate([self._run_features(batch[i : i + 1]) for i in range(len(images))])
-        return self._run_features(batch)
-
     def differences(self, features: np.ndarray) -> np.ndarray:
         """Pairwise differences of a stack of embeddings, [N, N], as the metrics model computes them."""
         stack = np.ascontiguousarray(np.asarray(features, dtype=np.float32))
         if stack.ndim != 2 or len(stack) == 0:
             raise ValueError(f"differences needs a non-empty [N, d] stack, got shape {stack.shape}")
-        (output,) = self._metrics_session.run([self._metrics_output], {self._metrics_input: stack})
+        (output,) = self._session.run([self._output], {self._input: stack})
         return np.asarray(output, dtype=np.float32).reshape(len(stack), len(stack))
 
     def difference(self, first: np.ndarray, second: np.ndarray) -> float:
@@ -113,6 +89,57 @@ class CcipEmbedder:
     def is_same_character(self, difference: float) -> bool:
         """The model's own calibrated decision for one difference value."""
         return difference <= self.threshold
+
+
+class CcipEmbedder:
+    """A loaded CCIP model pair: embeddings in (the feature model), differences out (its `metric`)."""
+
+    def __init__(self, feature_session: ort.InferenceSession, metric: CcipMetric) -> None:
+        self.metric = metric
+        self.name = metric.name
+        self.version = metric.version
+        self.threshold = metric.threshold
+        self._feature_session = feature_session
+        feature_input = feature_session.get_inputs()[0]
+        self._feature_input = feature_input.name
+        self._feature_output = feature_session.get_outputs()[0].name
+        self.input_size = _square_nchw_size(feature_input.shape, metric.name)
+        batch = feature_input.shape[0]
+        self._fixed_batch = batch if isinstance(batch, int) else None
+
+    @property
+    def identity(self) -> str:
+        """`name@version`: embeddings of different identities must never be compared."""
+        return self.metric.identity
+
+    def embed(self, image: Image.Image) -> np.ndarray:
+        """The character embedding of one picture, float32 [d]."""
+        return self.embed_batch([image])[0]
+
+    def embed_batch(self, images: Sequence[Image.Image]) -> np.ndarray:
+        """Embeddings of several pictures, float32 [N, d]."""
+        if not images:
+            raise ValueError("embed_batch needs at least one image")
+        batch = np.stack([prepare_ccip_input(image, self.input_size) for image in images])
+        if self._fixed_batch is not None and self._fixed_batch != len(images):
+            return np.concatenate([self._run_features(batch[i : i + 1]) for i in range(len(images))])
+        return self._run_features(batch)
+
+    def differences(self, features: np.ndarray) -> np.ndarray:
+        """Pairwise differences of a stack of embeddings, [N, N] (see `CcipMetric.differences`)."""
+        return self.metric.differences(features)
+
+    def difference(self, first: np.ndarray, second: np.ndarray) -> float:
+        """The difference between two embeddings (see `CcipMetric.difference`)."""
+        return self.metric.difference(first, second)
+
+    def differences_to(self, query: np.ndarray, references: np.ndarray) -> np.ndarray:
+        """Differences from one embedding to many (see `CcipMetric.differences_to`)."""
+        return self.metric.differences_to(query, references)
+
+    def is_same_character(self, difference: float) -> bool:
+        """The model's own calibrated decision for one difference value."""
+        return self.metric.is_same_character(difference)
 
     def _run_features(self, batch: np.ndarray) -> np.ndarray:
         (output,) = self._feature_session.run([self._feature_output], {self._feature_input: batch})
@@ -141,19 +168,26 @@ def read_threshold(metrics_path: Path) -> float:
     return threshold
 
 
-def load_ccip_embedder(model_dir: Path, *, name: str, version: str, session_config: SessionConfig) -> CcipEmbedder:
-    """Load the feature model, the metrics model and the threshold from one CCIP folder."""
+def load_ccip_metric(model_dir: Path, *, name: str, version: str, session_config: SessionConfig) -> CcipMetric:
+    """Load only the metrics model and the threshold of one CCIP folder (the one loader of the metric)."""
     model_dir = Path(model_dir)
     threshold = read_threshold(model_dir / METRICS_FILE)
-    feature_session = create_session(model_dir / FEATURE_FILE, session_config)
     metrics_session = create_session(model_dir / METRICS_MODEL_FILE, session_config)
-    embedder = CcipEmbedder(feature_session, metrics_session, threshold, name=name, version=version)
+    return CcipMetric(metrics_session, threshold, name=name, version=version)
+
+
+def load_ccip_embedder(model_dir: Path, *, name: str, version: str, session_config: SessionConfig) -> CcipEmbedder:
+    """Load the feature model and, through `load_ccip_metric`, the metrics model and threshold of one CCIP folder."""
+    model_dir = Path(model_dir)
+    metric = load_ccip_metric(model_dir, name=name, version=version, session_config=session_config)
+    feature_session = create_session(model_dir / FEATURE_FILE, session_config)
+    embedder = CcipEmbedder(feature_session, metric)
     log.info(
         "loaded embedder %s from %s: input %d px, threshold %.4f",
         embedder.identity,
         model_dir,
         embedder.input_size,
-        threshold,
+        metric.threshold,
     )
     return embedder
 

@@ -13,12 +13,8 @@ from tqdm import tqdm
 
 from bot.app import Services, open_services
 from bot.config import Settings
+from bot.errors import ImageRejected, UsageError
 from bot.inference import create_analyzer
-from models.errors import ImageRejected, UserFacingError
-
-
-class UsageError(UserFacingError):
-    """Bad input on the command line: printed as one line, exit code 2."""
 
 
 def read_image_file(path: Path) -> bytes:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bot.analysis import ImageAnalysis
 from bot.cli.common import UsageError, name_file, read_image_files, services_for
 from bot.config import Settings
 from bot.errors import DuplicateReference
+from bot.recognition.analysis import ImageAnalysis
 from bot.services.results import EnrollmentResult
 from bot.store.records import ReferenceStatus
 from models.errors import ImageRejected

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bot.cli.common import format_table, print_json, progress_bar
 from bot.config import Settings
-from bot.evaluation import EvalReport, evaluate, list_dataset
+from bot.services.evaluation import EvalReport, evaluate, list_dataset
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 from bot.cli.common import UsageError, progress_bar, services_for
 from bot.config import Settings
 from bot.errors import DuplicateReference
-from bot.evaluation import list_dataset
 from bot.services.batch import analyze_many
+from bot.services.evaluation import list_dataset
 from bot.store.records import ReferenceStatus
 from models.errors import ImageRejected
 

@@ -13,10 +13,10 @@ import time
 import numpy as np
 from PIL import Image
 
-from bot.analysis import InferenceJob
 from bot.cli.common import UsageError, print_json
 from bot.config import Settings
 from bot.inference import InferencePool, PoolHealth
+from bot.recognition.analysis import InferenceJob
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

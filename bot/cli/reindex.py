@@ -8,10 +8,10 @@ from tqdm import tqdm
 
 from bot.cli.common import progress_bar
 from bot.config import Settings
-from bot.engine import embedder_identity, read_tagger_tags
 from bot.inference import create_analyzer
-from bot.reference_images import ReferenceImages
-from bot.reindex import ReindexSummary, reindex
+from bot.inference.model_choice import embedder_identity, read_tagger_tags
+from bot.services.reference_images import ReferenceImages
+from bot.services.reindex import ReindexSummary, reindex
 from bot.store.repository import CharacterStore
 
 

@@ -7,10 +7,10 @@ import asyncio
 import contextlib
 import logging
 
-from bot.analysis import Analyzer
 from bot.cli.common import UsageError
 from bot.config import Settings
 from bot.inference import InferencePool, create_analyzer, install_stop_signals
+from bot.recognition.analysis import Analyzer
 
 log = logging.getLogger(__name__)
 
@@ -29,23 +29,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
-def _explained(error: BaseException) -> BaseException:
-    """Discord's refusals an operator can fix, as one-line usage errors (the token itself is never shown)."""
-    import discord
-
-    if isinstance(error, discord.LoginFailure):
-        return UsageError("Discord refused the bot token (401): copy the token again from the developer portal.")
-    if isinstance(error, discord.PrivilegedIntentsRequired):
-        return UsageError(
-            "Discord refused the Message Content intent that --auto-identify needs: enable it for the bot "
-            "in the developer portal, or run without --auto-identify."
-        )
-    return error
-
-
 async def run(args: argparse.Namespace, settings: Settings) -> int:
     """Run until SIGTERM/SIGINT or a fatal gateway error; close everything on the way out."""
-    from bot.discord_client import WaifuBot, heartbeat_is_fresh  # discord.py costs ~0.5 s: only for `run`
+    # discord.py costs ~0.5 s: imported only for `run`
+    from bot.discord_adapter.client import WaifuBot, explained, heartbeat_is_fresh
 
     if args.healthcheck:
         return 0 if heartbeat_is_fresh(settings) else 1
@@ -72,7 +59,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
         if analyzer is not None and not hasattr(bot, "services"):
             await analyzer.close()  # the bot never took ownership of it
     if runner.done() and not runner.cancelled() and runner.exception() is not None:
-        raise _explained(runner.exception())  # type: ignore[arg-type]
+        raise explained(runner.exception())  # type: ignore[arg-type]
     with contextlib.suppress(asyncio.CancelledError):
         await runner
     return 0

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from bot.analysis import Analyzer
 from bot.config import Settings
 from bot.inference.pool import InferencePool, PoolClosed
 from bot.inference.shutdown import install_stop_signals
 from bot.inference.stats import PoolHealth
+from bot.recognition.analysis import Analyzer
 
 __all__ = ["InferencePool", "PoolClosed", "PoolHealth", "create_analyzer", "install_stop_signals"]
 
@@ -15,6 +15,7 @@ def create_analyzer(settings: Settings) -> Analyzer:
     """The pool when `settings.pool.workers > 0`, else the engine in this process (one choice, made here)."""
     if settings.pool.workers > 0:
         return InferencePool(settings)
-    from bot.engine import LocalAnalyzer, create_engine  # imported late: the engine pulls in the models
+    from bot.inference.engine import create_engine
+    from bot.inference.local import LocalAnalyzer  # imported late: the engine pulls in the models
 
     return LocalAnalyzer(create_engine(settings))

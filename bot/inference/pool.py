@@ -24,25 +24,18 @@ import multiprocessing
 import time
 from concurrent.futures.process import BrokenProcessPool
 
-from bot.analysis import ImageAnalysis, InferenceJob
 from bot.config import Settings
-from bot.errors import Busy, InferenceFailed
+from bot.errors import Busy, InferenceFailed, PoolClosed
 from bot.inference.generation import Generation, start_generation
 from bot.inference.stats import PoolCounters, PoolHealth
 from bot.inference.worker import EngineFactory, Rejection, analyze_in_worker
+from bot.recognition.analysis import ImageAnalysis, InferenceJob
 from models.errors import ImageRejected
 
 log = logging.getLogger(__name__)
 
 START_TIMEOUT = 120.0
 """Seconds a fresh executor may take to spawn its workers and load their models."""
-
-
-class PoolClosed(InferenceFailed):
-    """The pool is shutting down and takes no new work."""
-
-    def __init__(self) -> None:
-        super().__init__("The bot is shutting down; try again in a minute.")
 
 
 def worker_settings(settings: Settings) -> Settings:
@@ -52,7 +45,7 @@ def worker_settings(settings: Settings) -> Settings:
 
 
 def _default_engine_factory() -> EngineFactory:
-    from bot.engine import create_engine  # imported late: the engine pulls in the models
+    from bot.inference.engine import create_engine  # imported late: the engine pulls in the models
 
     return create_engine
 

@@ -19,16 +19,16 @@ from typing import Any, Protocol
 
 from PIL import Image
 
-from bot.analysis import ImageAnalysis, InferenceJob
 from bot.config import Settings
 from bot.inference.allocator import keep_freed_memory
+from bot.recognition.analysis import ImageAnalysis, InferenceJob
 from models.errors import ImageRejected
 
 log = logging.getLogger(__name__)
 
 
 class Engine(Protocol):
-    """The synchronous analysis a worker runs; `bot.engine.RecognitionEngine` is the real one."""
+    """The synchronous analysis a worker runs; `bot.inference.engine.RecognitionEngine` is the real one."""
 
     def analyze(self, job: InferenceJob) -> ImageAnalysis:
         """Analyse one image in this process."""

@@ -6,8 +6,8 @@ import asyncio
 import os
 from collections.abc import Callable, Sequence
 
-from bot.analysis import Analyzer, ImageAnalysis, InferenceJob
 from bot.errors import Busy
+from bot.recognition.analysis import Analyzer, ImageAnalysis, InferenceJob
 from models.errors import ImageRejected
 
 BUSY_BACKOFF = (0.02, 0.5)

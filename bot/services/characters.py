@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.errors import PermissionDenied
-from bot.gallery import Gallery, visible
+from bot.recognition.gallery import Gallery, visible
 from bot.services.naming import resolve_character
 from bot.store.records import CharacterRecord, ReferenceStatus
 from bot.store.repository import CharacterStore

@@ -13,11 +13,11 @@ from datetime import UTC, datetime, timedelta
 import imagehash
 import numpy as np
 
-from bot.analysis import Analyzer, ImageAnalysis, InferenceJob
 from bot.errors import DuplicateReference, NotFound, RateLimited
-from bot.gallery import Gallery
-from bot.reference_images import ReferenceImages
+from bot.recognition.analysis import Analyzer, ImageAnalysis, InferenceJob
+from bot.recognition.gallery import Gallery
 from bot.services.identify import check_same_tagger
+from bot.services.reference_images import ReferenceImages
 from bot.services.results import EnrollmentResult
 from bot.store.records import ReferenceRecord, ReferenceStatus
 from bot.store.repository import CharacterStore

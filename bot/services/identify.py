@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot.analysis import Analyzer, ImageAnalysis, InferenceJob, RegionAnalysis
-from bot.fusion import ModelCharacter, model_characters, name_key
-from bot.gallery import Gallery
-from bot.ranking import RankedCharacter, Ranking
+from bot.recognition.analysis import Analyzer, ImageAnalysis, InferenceJob, RegionAnalysis
+from bot.recognition.gallery import Gallery
+from bot.recognition.ranking import RankedCharacter, Ranking
+from bot.recognition.tagger_characters import ModelCharacter, model_characters
 from bot.services.results import IdentifyResult, Match, RegionResult
+from bot.store.names import name_key
 from models.errors import ModelUnavailable
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bot.reference_images import ReferenceImages
+from bot.services.reference_images import ReferenceImages
 from bot.services.results import IdentifyResult, Match
 from bot.store.records import ReferenceRecord, ReferenceStatus
 

@@ -5,9 +5,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from bot.analysis import Box
-from bot.ranking import TagEvidence
+from bot.recognition.analysis import Box
+from bot.recognition.ranking import TagEvidence
 from bot.store.records import CharacterRecord, ReferenceRecord
+
+# The store's plain records travel in results; clients (the cogs) take them from here, never from the store.
+__all__ = [
+    "CharacterRecord",
+    "EnrollmentResult",
+    "Evidence",
+    "IdentifyResult",
+    "ImportSummary",
+    "Match",
+    "ReferenceRecord",
+    "RegionResult",
+    "WhyNotResult",
+]
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bot.errors import NotFound
-from bot.reference_images import ReferenceImages
 from bot.services.enrollment import EnrollmentService
+from bot.services.reference_images import ReferenceImages
 from bot.store.records import CharacterRecord, ReferenceRecord, ReferenceStatus
 
 log = logging.getLogger(__name__)

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.analysis import Analyzer, ImageAnalysis, InferenceJob
 from bot.errors import NotFound
-from bot.gallery import Gallery
-from bot.ranking import RankedCharacter, TagEvidence
+from bot.recognition.analysis import Analyzer, ImageAnalysis, InferenceJob
+from bot.recognition.gallery import Gallery
+from bot.recognition.ranking import RankedCharacter, TagEvidence
 from bot.services.identify import check_same_tagger, rank_region
 from bot.services.naming import resolve_character
 from bot.services.results import Evidence, WhyNotResult

@@ -14,6 +14,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from alembic.util import CommandError
 from sqlalchemy import Connection, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
@@ -130,10 +131,17 @@ def _run_alembic(connection: Connection, action: Callable[..., None], revision: 
 
 
 async def migrate_engine(engine: AsyncEngine, revision: str = "head", *, down: bool = False) -> None:
-    """Upgrade (or downgrade) the engine's database to `revision`, all steps in one transaction."""
+    """Upgrade (or downgrade) the engine's database to `revision`, all steps in one transaction.
+
+    An unknown revision is the caller's mistake, not a crash: it is raised as a `UserFacingError`.
+    """
     action = command.downgrade if down else command.upgrade
-    async with engine.execution_options(**{WRITE_OPTION: True}).begin() as connection:
-        await connection.run_sync(_run_alembic, action, revision)
+    try:
+        async with engine.execution_options(**{WRITE_OPTION: True}).begin() as connection:
+            await connection.run_sync(_run_alembic, action, revision)
+    except CommandError as error:
+        verb = "downgrade" if down else "upgrade"
+        raise UserFacingError(f"Cannot {verb} the database to {revision!r}: {error}") from error
 
 
 async def schema_revision(engine: AsyncEngine) -> str | None:

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from bot.analysis import Analyzer
 from bot.config import Settings
-from bot.discord_client import WaifuBot
+from bot.discord_adapter.client import WaifuBot
+from bot.recognition.analysis import Analyzer
 from models.palette import ensure_palette_tagger
 from tests.discord_emulator import DiscordEmulator, Guild, UserActions, pointed_at
 from tests.discord_emulator import payloads as p

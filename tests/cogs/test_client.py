@@ -10,7 +10,7 @@ import discord
 import pytest
 
 from bot.config import Settings
-from bot.discord_client import EXTENSIONS, WaifuBot, heartbeat_is_fresh, heartbeat_path, required_intents
+from bot.discord_adapter.client import EXTENSIONS, WaifuBot, heartbeat_is_fresh, heartbeat_path, required_intents
 from tests.cogs.conftest import World, running_bot
 
 EXPECTED_COMMANDS = {

@@ -6,9 +6,9 @@ import logging
 
 import pytest
 
-from bot.analysis import ImageAnalysis, InferenceJob
 from bot.config import Settings
-from bot.discord_errors import APOLOGY
+from bot.discord_adapter.replies import APOLOGY
+from bot.recognition.analysis import ImageAnalysis, InferenceJob
 from cogs.common import RATE
 from models.errors import ImageRejected
 from models.intake import load_image
@@ -74,7 +74,7 @@ async def test_unexpected_error_gets_an_apology_and_the_log_gets_the_traceback(
     world: World, bot_settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     async with running_bot(bot_settings, world.emu, analyzer=ExplodingAnalyzer()):
-        with caplog.at_level(logging.ERROR, logger="bot.discord_errors"):
+        with caplog.at_level(logging.ERROR, logger="bot.discord_adapter.replies"):
             content = await identify_reply(world, world.picture(BLONDE, seed=3))
     assert content == APOLOGY
     assert "secret internal detail" not in content

@@ -9,7 +9,7 @@ import pytest
 
 from bot.app import open_services
 from bot.config import Settings
-from bot.discord_client import WaifuBot
+from bot.discord_adapter.client import WaifuBot
 from bot.store.changes import AuditChange
 from tests.cogs.conftest import World, running_bot
 from tests.drawing import BLONDE, BLUE_HAIR, Design, draw_character, encode
@@ -87,7 +87,7 @@ async def test_a_failing_refresh_is_logged_and_retried(
 
         monkeypatch.setattr(bot.services.store, "audit_changes", flaky)
         outcomes = watch_refreshes(bot, monkeypatch)
-        with caplog.at_level(logging.ERROR, logger="bot.discord_client"):
+        with caplog.at_level(logging.ERROR, logger="bot.discord_adapter.client"):
             await enroll_elsewhere(bot_settings, {"Bea": BLUE_HAIR})
             seen = await until_served(bot, outcomes, 1)
         reply = await (await world.member.slash("identify", image=world.picture(BLUE_HAIR, seed=7))).final()

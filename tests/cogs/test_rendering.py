@@ -8,7 +8,7 @@ import discord
 import numpy as np
 from discord import app_commands
 
-from bot.discord_errors import user_message, written_for_discord
+from bot.discord_adapter.replies import user_message, written_for_discord
 from bot.errors import Busy, PermissionDenied, UnknownCharacter
 from bot.services.results import Evidence, IdentifyResult, Match, RegionResult, WhyNotResult
 from bot.services.review import Submission

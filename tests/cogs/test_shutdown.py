@@ -7,9 +7,10 @@ import logging
 
 import pytest
 
-from bot.analysis import ImageAnalysis, InferenceJob
 from bot.config import Settings
-from bot.engine import LocalAnalyzer, create_engine
+from bot.inference.engine import create_engine
+from bot.inference.local import LocalAnalyzer
+from bot.recognition.analysis import ImageAnalysis, InferenceJob
 from tests.cogs.conftest import World, enroll_cast, running_bot
 from tests.drawing import BLONDE
 

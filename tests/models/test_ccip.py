@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from models.ccip import CcipEmbedder, load_ccip_embedder, prepare_ccip_input, read_threshold
+from models.ccip import CcipEmbedder, CcipMetric, load_ccip_embedder, prepare_ccip_input, read_threshold
 from models.errors import ModelUnavailable
 from models.sessions import SessionConfig, create_session
 from tests.models.hub_graphs import CCIP_DIM, ccip_feature_graph, cosine_metrics_graph, flatten_graph
@@ -147,9 +147,6 @@ def test_a_non_ccip_input_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ModelUnavailable) as refused:
         CcipEmbedder(
             create_session(tmp_path / "nhwc.onnx", config),
-            create_session(tmp_path / "metrics.onnx", config),
-            THRESHOLD,
-            name="wrong",
-            version="1",
+            CcipMetric(create_session(tmp_path / "metrics.onnx", config), THRESHOLD, name="wrong", version="1"),
         )
     assert "CCIP input" in refused.value.user_message

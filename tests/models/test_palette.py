@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bot.profile import build_profile, profile_distances
+from bot.recognition.profile import build_profile, profile_distances
 from models import palette
 from models.intake import load_image
 from models.palette import PALETTE_NAME, PALETTE_VERSION, ensure_palette_tagger

@@ -10,8 +10,8 @@ import pytest
 import pytest_asyncio
 
 from bot.config import PoolSettings, Settings
-from bot.engine import RecognitionEngine, create_engine
 from bot.inference import InferencePool
+from bot.inference.engine import RecognitionEngine, create_engine
 from tests.bot.inference.engines import magic_engine
 
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 import os
 import time
 
-from bot.analysis import ImageAnalysis, InferenceJob
 from bot.config import Settings
-from bot.engine import RecognitionEngine, create_engine
+from bot.inference.engine import RecognitionEngine, create_engine
+from bot.recognition.analysis import ImageAnalysis, InferenceJob
 
 CRASH = b"CRASH"
 """Payload that kills the worker process outright, as a segfault or an OOM kill would."""

@@ -6,8 +6,8 @@ import asyncio
 import sys
 from pathlib import Path
 
-from bot.analysis import ImageAnalysis
 from bot.inference import InferencePool, install_stop_signals
+from bot.recognition.analysis import ImageAnalysis
 from tests.bot.inference.conftest import pool_settings
 from tests.bot.inference.engines import magic_engine, slow_job
 from tests.drawing import BLONDE, draw_character, encode

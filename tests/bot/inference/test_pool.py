@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bot.analysis import ImageAnalysis, InferenceJob
-from bot.engine import RecognitionEngine
 from bot.errors import Busy, ImageRejected, InferenceFailed
 from bot.inference import InferencePool
+from bot.inference.engine import RecognitionEngine
+from bot.recognition.analysis import ImageAnalysis, InferenceJob
 from tests.bot.inference.conftest import max_loop_lag
 from tests.bot.inference.engines import CRASH, HANG, slow_job
 from tests.drawing import BLONDE, BLUE_HAIR, GREEN_HAIR, PINK_HAIR, draw_character, encode

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.analysis import InferenceJob
 from bot.errors import InferenceFailed, ModelUnavailable
 from bot.inference import InferencePool, PoolClosed, install_stop_signals
+from bot.recognition.analysis import InferenceJob
 from models.palette import PALETTE_NAME, PALETTE_VERSION
 from tests.bot.inference.conftest import pool_settings
 from tests.bot.inference.engines import HANG, magic_engine, slow_job

@@ -11,10 +11,10 @@ import pytest
 from pydantic import SecretStr
 
 from bot.config import Settings
-from bot.engine import LocalAnalyzer
 from bot.errors import ImageRejected, ModelUnavailable
 from bot.inference import InferencePool, create_analyzer
 from bot.inference.allocator import keep_freed_memory
+from bot.inference.local import LocalAnalyzer
 from bot.inference.pool import worker_settings
 from bot.inference.stats import PoolCounters
 from bot.inference.worker import Rejection, WorkerError, portable_error

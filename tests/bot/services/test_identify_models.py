@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bot.analysis import InferenceJob
 from bot.app import Services, open_services
 from bot.config import Settings
-from bot.engine import create_engine
+from bot.inference.engine import create_engine
+from bot.recognition.analysis import InferenceJob
 from tests.bot.fake_models import publish_ccip, publish_detector, rating_tags, write_wd_tagger
 from tests.bot.services.conftest import picture
 from tests.drawing import BLONDE, BLUE_HAIR, draw_character, encode

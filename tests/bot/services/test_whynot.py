@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bot.analysis import InferenceJob
 from bot.app import Services
 from bot.errors import NotFound, UnknownCharacter
+from bot.recognition.analysis import InferenceJob
 from tests.bot.services.conftest import picture
 from tests.drawing import BLONDE, BLUE_HAIR, PINK_HAIR
 

@@ -15,11 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.analysis import Analyzer, ImageAnalysis, InferenceJob
 from bot.app import Services, open_services
 from bot.config import Settings
 from bot.errors import DuplicateReference
 from bot.inference import create_analyzer
+from bot.recognition.analysis import Analyzer, ImageAnalysis, InferenceJob
 from bot.services.batch import analyze_many
 from bot.services.identify import rank_region
 from bot.store.names import clean_name, name_key

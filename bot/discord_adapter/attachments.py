@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import aiohttp
 import discord
 
-from bot.discord_errors import written_for_discord
+from bot.discord_adapter.replies import written_for_discord
 from models.errors import ImageRejected
 from models.intake import sniff_image_type
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.gallery import Gallery
+from bot.recognition.vocabulary import Vocabulary
+from bot.services.gallery_loading import load_gallery, reload_characters
 from bot.store.database import sqlite_url
 from bot.store.repository import CharacterStore
-from bot.vocabulary import Vocabulary
 from tests.bot.store.samples import TAGGER, enroll_sample, vector
 
 DIMS = 24
@@ -30,7 +30,7 @@ async def test_reload_takes_the_current_state_of_the_listed_characters_only(stor
     await enroll_sample(store, "Anna", seed=2)
     bert, _ = await enroll_sample(store, "Bert", seed=3)
     carl, _ = await enroll_sample(store, "Carl", seed=4)
-    gallery = await Gallery.load(store, VOCABULARY)
+    gallery = await load_gallery(store, VOCABULARY)
     assert gallery.character_count == 3
 
     # Another process: Anna renamed, one more reference and one of another model; Bert removed;
@@ -43,7 +43,7 @@ async def test_reload_takes_the_current_state_of_the_listed_characters_only(stor
     erik, _ = await enroll_sample(store, "Erik", seed=8)
     await store.rename_character(carl.id, "Karl")
 
-    reloaded = await gallery.reload_characters(store, [anna.id, bert.id, dora.id, erik.id, anna.id])
+    reloaded = await reload_characters(gallery, store, [anna.id, bert.id, dora.id, erik.id, anna.id])
     assert reloaded == 4
     assert gallery.reference_count(anna.id) == 3
     assert gallery.reference_count(bert.id) == 0 and not gallery.has_character(bert.id)
@@ -53,6 +53,6 @@ async def test_reload_takes_the_current_state_of_the_listed_characters_only(stor
     names = {candidate.character.id: candidate.character.name for candidate in ranking.candidates}
     assert names == {anna.id: "Anne", carl.id: "Carl", erik.id: "Erik"}  # Carl waits for his own reload
 
-    assert await gallery.reload_characters(store, [carl.id]) == 1
+    assert await reload_characters(gallery, store, [carl.id]) == 1
     assert {c.character.name for c in gallery.rank(vector(5)).candidates} == {"Anne", "Karl", "Erik"}
-    assert await gallery.reload_characters(store, []) == 0
+    assert await reload_characters(gallery, store, []) == 0

@@ -12,10 +12,11 @@ import aiohttp
 import discord
 from discord.ext import commands
 
-from bot.analysis import Analyzer
 from bot.app import Services, open_services
 from bot.config import Settings
-from bot.discord_errors import reply_error
+from bot.discord_adapter.replies import reply_error
+from bot.errors import UsageError
+from bot.recognition.analysis import Analyzer
 from bot.store.guild_settings import GuildSettingsStore
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,18 @@ def heartbeat_is_fresh(settings: Settings, *, now: float | None = None) -> bool:
     if not path.is_file():
         return False
     return (now or time.time()) - path.stat().st_mtime < HEARTBEAT_STALE_SECONDS
+
+
+def explained(error: BaseException) -> BaseException:
+    """Discord's refusals an operator can fix, as one-line usage errors (the token itself is never shown)."""
+    if isinstance(error, discord.LoginFailure):
+        return UsageError("Discord refused the bot token (401): copy the token again from the developer portal.")
+    if isinstance(error, discord.PrivilegedIntentsRequired):
+        return UsageError(
+            "Discord refused the Message Content intent that --auto-identify needs: enable it for the bot "
+            "in the developer portal, or run without --auto-identify."
+        )
+    return error
 
 
 class WaifuBot(commands.Bot):

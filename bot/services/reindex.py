@@ -11,8 +11,8 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.analysis import Analyzer, InferenceJob
-from bot.reference_images import ReferenceImages
+from bot.recognition.analysis import Analyzer, InferenceJob
+from bot.services.reference_images import ReferenceImages
 from bot.store.records import ReferenceRecord, ReferenceStatus
 from bot.store.repository import CharacterStore
 from models.errors import ImageRejected, ModelUnavailable

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.reference_images import ReferenceImages
+from bot.services.reference_images import ReferenceImages
 from tests.drawing import BLONDE, draw_character, encode
 
 

@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.analysis import ImageAnalysis, InferenceJob
 from bot.app import Services, open_services
 from bot.cli.main import main
 from bot.config import Settings
-from bot.engine import create_engine
-from bot.reindex import reindex
+from bot.inference.engine import create_engine
+from bot.recognition.analysis import ImageAnalysis, InferenceJob
+from bot.services.reindex import reindex
 from bot.store.records import ReferenceRecord
 from tests.bot.fake_models import publish_ccip, rating_tags, write_wd_tagger
 from tests.drawing import BLONDE, BLUE_HAIR, PINK_HAIR, draw_character, encode

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bot.ranking import EVERY_GUILD, EmbeddingMatrix, rank_by_embedding, rank_by_tags
+from bot.recognition.ranking import EVERY_GUILD, EmbeddingMatrix, rank_by_embedding, rank_by_tags
 from tests.bot.records import character
 
 GUILD = 77

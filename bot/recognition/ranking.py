@@ -12,8 +12,8 @@ from typing import Literal
 
 import numpy as np
 
-from bot.fusion import EmbeddingMetric, best_k_scores, difference_to_confidence
-from bot.profile import distance_to_confidence
+from bot.recognition.embedding import EmbeddingMetric, best_k_scores, difference_to_confidence
+from bot.recognition.profile import distance_to_confidence
 from bot.store.records import CharacterRecord
 
 Measure = Literal["tags", "embedding"]

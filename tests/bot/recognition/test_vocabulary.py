@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bot.vocabulary import is_character_tag, select_vocabulary
+from bot.recognition.vocabulary import is_character_tag, select_vocabulary
 from models.tagger import TagCategory, TagList
 
 CHARACTER_TAGS = [

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bot.gallery import Gallery
-from bot.profile import DEFAULT_UNKNOWN_DISTANCE
+from bot.recognition.gallery import Gallery
+from bot.recognition.profile import DEFAULT_UNKNOWN_DISTANCE
+from bot.recognition.vocabulary import Vocabulary
 from bot.store.records import ReferenceRecord
-from bot.vocabulary import Vocabulary
 from tests.bot.records import approved_reference, character
 
 TAGGER = "toy@1"

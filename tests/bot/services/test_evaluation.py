@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from bot.evaluation import evaluate, list_dataset, split_dataset
+from bot.services.evaluation import evaluate, list_dataset, split_dataset
 from bot.store.repository import CharacterStore
 from models.errors import UserFacingError
 from tests.conftest import dataset_dir

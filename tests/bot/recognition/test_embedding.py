@@ -11,18 +11,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.fusion import (
-    BEST_K,
-    CcipMetric,
-    best_k_scores,
-    character_from_tag,
-    difference_to_confidence,
-    model_characters,
-    name_key,
-)
-from bot.gallery import Gallery
+from bot.recognition.embedding import BEST_K, best_k_scores, difference_to_confidence
+from bot.recognition.gallery import Gallery
+from bot.recognition.tagger_characters import character_from_tag, model_characters
+from bot.recognition.vocabulary import DEFAULT_CHARACTER_THRESHOLD, Vocabulary, character_threshold
+from bot.services.gallery_loading import load_gallery
+from bot.store.names import name_key
 from bot.store.records import CharacterRecord, ReferenceRecord
-from bot.vocabulary import DEFAULT_CHARACTER_THRESHOLD, Vocabulary, character_threshold
+from models.ccip import CcipMetric, load_ccip_metric
 from models.registry import DEFAULT_TAGGER, get_card
 from models.sessions import SessionConfig
 from tests.bot.fake_models import THRESHOLD, write_metrics
@@ -37,7 +33,7 @@ QUERY = np.eye(DIM, dtype=np.float32)[0]
 @pytest.fixture(scope="module")
 def metric(tmp_path_factory: pytest.TempPathFactory) -> CcipMetric:
     folder = write_metrics(tmp_path_factory.mktemp("ccip"))
-    return CcipMetric(folder, name="ccip", version="t1", session_config=SessionConfig())
+    return load_ccip_metric(folder, name="ccip", version="t1", session_config=SessionConfig())
 
 
 def at_difference(difference: float, axis: int) -> np.ndarray:
@@ -168,7 +164,7 @@ def test_guild_embeddings_serve_only_their_guild(metric: CcipMetric) -> None:
 
 
 class _Store:
-    """The two store reads `Gallery.load` makes, over records built here."""
+    """The two store reads `load_gallery` makes, over records built here."""
 
     def __init__(self, references: list[ReferenceRecord], characters: dict[int, CharacterRecord]) -> None:
         self.references = references
@@ -189,13 +185,13 @@ async def test_a_gallery_never_mixes_vectors_of_two_models(
     no_embedding = reference(2, None)
     other_tagger = ReferenceRecord(**{**good.__dict__, "id": 999, "tagger": "palette@1"})
     store = _Store([good, other_embedder, no_embedding, other_tagger], {1: character(1, "Ada"), 2: character(2, "Bo")})
-    gallery = await Gallery.load(store, VOCABULARY, metric=metric)
+    gallery = await load_gallery(store, VOCABULARY, metric=metric)
     assert len(gallery) == 1 and gallery.character_count == 1
     assert gallery.skipped == 3
     assert "waifu-bot reindex" in caplog.text
     ranking = gallery.rank(np.array([0.5, 0.5], dtype=np.float32), embedding=QUERY)
     assert ranking.candidates[0].distance == pytest.approx(0.1, abs=1e-5)  # not the 0.0 of the old embedder
-    without_ccip = await Gallery.load(store, VOCABULARY)
+    without_ccip = await load_gallery(store, VOCABULARY)
     assert len(without_ccip) == 3 and without_ccip.embedder is None  # tag vectors of toy@1, whatever embedder
 
 
@@ -203,7 +199,7 @@ def test_character_tags_become_display_names_and_series() -> None:
     assert character_from_tag("hatsune_miku") == ("Hatsune Miku", None)
     assert character_from_tag("tohsaka_rin_(fate/stay_night)") == ("Tohsaka Rin", "Fate/Stay Night")
     assert character_from_tag("saber_(fate)") == ("Saber", "Fate")
-    assert name_key("Hatsune  Miku") == name_key("hatsune_miku") == name_key("HATSUNE MIKU")
+    assert name_key("Hatsune  Miku") == name_key(character_from_tag("hatsune_miku")[0]) == name_key("HATSUNE MIKU")
 
 
 def test_model_characters_above_the_threshold_most_probable_first() -> None:
@@ -223,6 +219,6 @@ def test_character_threshold_comes_from_the_model_card() -> None:
 
 def test_ccip_metric_reads_its_folder(tmp_path: Path) -> None:
     folder = write_metrics(tmp_path / "m", threshold=0.25)
-    loaded = CcipMetric(folder, name="ccip", version="v9", session_config=SessionConfig())
+    loaded = load_ccip_metric(folder, name="ccip", version="v9", session_config=SessionConfig())
     assert loaded.identity == "ccip@v9" and loaded.threshold == 0.25
     assert loaded.differences_to(QUERY, np.zeros((0, DIM), dtype=np.float32)).shape == (0,)

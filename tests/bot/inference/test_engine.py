@@ -14,17 +14,11 @@ import pytest
 from onnx import TensorProto, helper
 from PIL import Image
 
-from bot.analysis import InferenceJob
 from bot.config import Settings
-from bot.engine import (
-    MIN_DRAFT_SIDE,
-    LocalAnalyzer,
-    create_engine,
-    draft_side,
-    read_tagger_tags,
-    resolve_tagger_dir,
-    scale_box,
-)
+from bot.inference.engine import MIN_DRAFT_SIDE, create_engine, draft_side, scale_box
+from bot.inference.local import LocalAnalyzer
+from bot.inference.model_choice import read_tagger_tags, resolve_tagger_dir
+from bot.recognition.analysis import InferenceJob
 from models.errors import ImageRejected, ModelUnavailable
 from models.intake import load_image
 from tests.bot.fake_models import COMMIT, publish_ccip, rating_tags, snapshot_file, write_wd_tagger

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bot.profile import (
+from bot.recognition.profile import (
     DEFAULT_UNKNOWN_DISTANCE,
     SPREAD_FLOOR,
     CharacterProfile,

@@ -2,7 +2,8 @@
 
 Queries never touch the database: the store is read once at start, and every approve, enroll or
 remove updates the index at once; changes made by other processes (the CLI, a second bot on one
-database) arrive through `reload_characters`. Only the character that changed gets its profile rebuilt.
+database) arrive through `bot.services.gallery_loading.reload_characters`. Only the character that
+changed gets its profile rebuilt.
 With an embedder (CCIP), characters are ranked by the mean of their best-k CCIP differences and the
 tag-profile distance breaks ties and explains; without one, by the tag-profile distance alone.
 """
@@ -10,14 +11,12 @@ tag-profile distance breaks ties and explains; without one, by the tag-profile d
 from __future__ import annotations
 
 import logging
-from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from bot.fusion import BEST_K, EmbeddingMetric
-from bot.profile import (
+from bot.recognition.embedding import BEST_K, EmbeddingMetric
+from bot.recognition.profile import (
     DEFAULT_UNKNOWN_DISTANCE,
     CharacterProfile,
     build_profile,
@@ -25,7 +24,7 @@ from bot.profile import (
     profile_distances,
     tag_evidence,
 )
-from bot.ranking import (
+from bot.recognition.ranking import (
     EmbeddingMatrix,
     RankedCharacter,
     Ranking,
@@ -33,9 +32,8 @@ from bot.ranking import (
     rank_by_embedding,
     rank_by_tags,
 )
+from bot.recognition.vocabulary import Vocabulary
 from bot.store.records import CharacterRecord, ReferenceRecord, ReferenceStatus
-from bot.store.repository import CharacterStore
-from bot.vocabulary import Vocabulary
 
 __all__ = ["Gallery", "RankedCharacter", "Ranking", "TagEvidence", "visible"]
 
@@ -91,65 +89,6 @@ class Gallery:
         """Approved references of other models left out by `load` (they wait for `waifu-bot reindex`)."""
         self._entries: dict[int, _Entry] = {}
         self._matrix: EmbeddingMatrix | None = None
-
-    @classmethod
-    async def load(
-        cls,
-        store: CharacterStore,
-        vocabulary: Vocabulary,
-        *,
-        unknown_distance: float | None = None,
-        metric: EmbeddingMetric | None = None,
-    ) -> Gallery:
-        """Read every approved reference of this tagger and embedder from the store, in every scope."""
-        gallery = cls(vocabulary, unknown_distance=unknown_distance, metric=metric)
-        references = await store.list_references(status=ReferenceStatus.APPROVED, all_scopes=True)
-        characters: dict[int, CharacterRecord] = {}
-        stale: Counter[str] = Counter()
-        for reference in references:
-            if not gallery.accepts(reference):
-                stale[f"{reference.tagger} / {reference.embedder or 'no embedder'}"] += 1
-                continue
-            if reference.character_id not in characters:
-                record = await store.get_character(reference.character_id)
-                if record is None:
-                    continue
-                characters[reference.character_id] = record
-            gallery.add(characters[reference.character_id], reference)
-        gallery.skipped = sum(stale.values())
-        if stale:
-            log.warning(
-                "%d approved references were made by other models (%s) and are not used; run `waifu-bot reindex` "
-                "to recompute them with %s / %s",
-                gallery.skipped,
-                ", ".join(f"{models}: {count}" for models, count in stale.most_common()),
-                gallery.tagger,
-                gallery.embedder or "no embedder",
-            )
-        return gallery
-
-    async def reload_characters(self, store: CharacterStore, character_ids: Iterable[int]) -> int:
-        """Re-read only these characters (changed by another process): their record and approved references.
-
-        Everything is read before the index changes, so a query never meets a half-reloaded character;
-        a character that no longer exists, or has no approved reference of these models, leaves the index.
-        Returns how many characters were reloaded.
-        """
-        current: dict[int, tuple[CharacterRecord | None, list[ReferenceRecord]]] = {}
-        for character_id in sorted(set(character_ids)):
-            record = await store.get_character(character_id)
-            references = []
-            if record is not None:
-                references = await store.list_references(
-                    status=ReferenceStatus.APPROVED, character_id=character_id, all_scopes=True
-                )
-            current[character_id] = (record, references)
-        for character_id, (record, references) in current.items():
-            self.remove_character(character_id)
-            for reference in references:
-                if record is not None and self.accepts(reference):
-                    self.add(record, reference)
-        return len(current)
 
     def accepts(self, reference: ReferenceRecord) -> bool:
         """Whether the reference's vectors come from this gallery's models (a gallery never mixes two)."""

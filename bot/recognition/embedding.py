@@ -1,0 +1,48 @@
+"""CCIP scores per character: the mean of the best-k differences, and confidence from the model's threshold.
+
+Why best-k and not the mean: a character's references differ in outfit, pose and artist, so the mean
+difference punishes a character for her most unusual references; the single nearest reference lets one
+lucky look-alike win. The mean of a character's k closest references asks "do several of her
+pictures look like this one?". A character with fewer than k references is scored on what she has.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+BEST_K = 3
+"""References per character whose CCIP differences are averaged into the character's score."""
+
+
+class EmbeddingMetric(Protocol):
+    """What the gallery needs of an embedder: its identity, its calibrated threshold, and differences."""
+
+    @property
+    def identity(self) -> str:
+        """`name@version` of the embedder whose vectors this metric compares."""
+        ...
+
+    threshold: float
+
+    def differences_to(self, query: np.ndarray, references: np.ndarray) -> np.ndarray:
+        """Differences from one embedding to many, [M]; at or below `threshold` means the same character."""
+        ...
+
+
+def best_k_scores(differences: np.ndarray, owners: np.ndarray, k: int = BEST_K) -> dict[int, float]:
+    """Per owner (character id): the mean of its k smallest differences (all of them when it has fewer)."""
+    differences = np.asarray(differences, dtype=np.float64)
+    owners = np.asarray(owners)
+    scores: dict[int, float] = {}
+    for owner in np.unique(owners):
+        own = np.sort(differences[owners == owner])[: max(1, k)]
+        scores[int(owner)] = float(own.mean())
+    return scores
+
+
+def difference_to_confidence(values: np.ndarray, threshold: float) -> np.ndarray:
+    """Map CCIP scores to [0, 1]: 1 at 0, 0.5 at the model's threshold, towards 0 beyond."""
+    ratio = np.maximum(np.asarray(values, dtype=np.float64), 0.0) / max(threshold, 1e-9)
+    return (1.0 / (1.0 + np.square(ratio))).astype(np.float32)

@@ -1,0 +1,78 @@
+"""Filling the in-memory gallery from the store: once at start, then per character changed elsewhere.
+
+The gallery itself (`bot.recognition.gallery`) does no I/O; this is the one place that reads the
+store into it, so a query never waits on the database.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterable
+
+from bot.recognition.embedding import EmbeddingMetric
+from bot.recognition.gallery import Gallery
+from bot.recognition.vocabulary import Vocabulary
+from bot.store.records import CharacterRecord, ReferenceRecord, ReferenceStatus
+from bot.store.repository import CharacterStore
+
+log = logging.getLogger(__name__)
+
+
+async def load_gallery(
+    store: CharacterStore,
+    vocabulary: Vocabulary,
+    *,
+    unknown_distance: float | None = None,
+    metric: EmbeddingMetric | None = None,
+) -> Gallery:
+    """A gallery of every approved reference of this tagger and embedder in the store, in every scope."""
+    gallery = Gallery(vocabulary, unknown_distance=unknown_distance, metric=metric)
+    references = await store.list_references(status=ReferenceStatus.APPROVED, all_scopes=True)
+    characters: dict[int, CharacterRecord] = {}
+    stale: Counter[str] = Counter()
+    for reference in references:
+        if not gallery.accepts(reference):
+            stale[f"{reference.tagger} / {reference.embedder or 'no embedder'}"] += 1
+            continue
+        if reference.character_id not in characters:
+            record = await store.get_character(reference.character_id)
+            if record is None:
+                continue
+            characters[reference.character_id] = record
+        gallery.add(characters[reference.character_id], reference)
+    gallery.skipped = sum(stale.values())
+    if stale:
+        log.warning(
+            "%d approved references were made by other models (%s) and are not used; run `waifu-bot reindex` "
+            "to recompute them with %s / %s",
+            gallery.skipped,
+            ", ".join(f"{models}: {count}" for models, count in stale.most_common()),
+            gallery.tagger,
+            gallery.embedder or "no embedder",
+        )
+    return gallery
+
+
+async def reload_characters(gallery: Gallery, store: CharacterStore, character_ids: Iterable[int]) -> int:
+    """Re-read only these characters (changed by another process): their record and approved references.
+
+    Everything is read before the index changes, so a query never meets a half-reloaded character;
+    a character that no longer exists, or has no approved reference of these models, leaves the index.
+    Returns how many characters were reloaded.
+    """
+    current: dict[int, tuple[CharacterRecord | None, list[ReferenceRecord]]] = {}
+    for character_id in sorted(set(character_ids)):
+        record = await store.get_character(character_id)
+        references = []
+        if record is not None:
+            references = await store.list_references(
+                status=ReferenceStatus.APPROVED, character_id=character_id, all_scopes=True
+            )
+        current[character_id] = (record, references)
+    for character_id, (record, references) in current.items():
+        gallery.remove_character(character_id)
+        for reference in references:
+            if record is not None and gallery.accepts(reference):
+                gallery.add(record, reference)
+    return len(current)
