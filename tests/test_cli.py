@@ -112,6 +112,21 @@ def test_whynot_json_and_table(capsys, data_dir: Path, pictures: Path) -> None:
     assert "best match: alice" in out and "against" in out
 
 
+def test_import_lists_each_skipped_file_after_the_summary(capsys, data_dir: Path, pictures: Path) -> None:
+    copy = pictures / "bea" / "0b.jpg"
+    copy.write_bytes(encode(draw_character(BLUE_HAIR, seed=30), "JPEG", quality=85))  # bea/0.png again
+    broken = pictures / "pia" / "9.png"
+    broken.write_bytes((pictures / "pia" / "0.png").read_bytes()[:200])
+    code, out, _ = run(capsys, data_dir, "import", str(pictures), "--series", "Drawn")
+    assert code == 0
+    summary, *skipped = out.splitlines()
+    assert summary == (
+        f"imported 12 reference(s) of 3 character(s) from {pictures}; skipped 1 duplicate(s) and 1 unusable file(s)."
+    )
+    assert [line.split(": ", 1)[0] for line in skipped] == [f"  skipped {copy}", f"  skipped {broken}"]
+    assert "near-duplicate" in skipped[0]
+
+
 def test_enroll_with_series_and_alias_then_characters(capsys, data_dir: Path, tmp_path: Path) -> None:
     images = []
     for seed in (1, 2):

@@ -5,13 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bot.cli.common import UsageError, progress_bar, services_for
+from tqdm import tqdm
+
+from bot.cli.common import progress_bar, services_for
 from bot.config import Settings
-from bot.errors import DuplicateReference
-from bot.services.batch import analyze_many
 from bot.services.evaluation import list_dataset
-from bot.store.records import ReferenceStatus
-from models.errors import ImageRejected
+from bot.services.importing import ImportStage, import_dataset
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -22,40 +21,40 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
+class _StageBars:
+    """One progress bar per stage of the import, drawn from the service's progress reports."""
+
+    def __init__(self) -> None:
+        self.stage: ImportStage | None = None
+        self.bar: tqdm | None = None
+
+    def __call__(self, stage: ImportStage, done: int, total: int) -> None:
+        if stage != self.stage:
+            self.close()
+            self.stage, self.bar = stage, progress_bar(total, stage)
+        assert self.bar is not None
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        """Take the current bar off the terminal."""
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
 async def run(args: argparse.Namespace, settings: Settings) -> int:
-    """Analyse all pictures (in parallel, with a progress bar), then enroll them in folder order."""
+    """List the folder (refused before any model loads), import it with a bar per stage, and list what it skipped."""
     dataset = list_dataset(args.directory)
-    work = [(name, path) for name, paths in dataset.items() for path in paths]
-    payloads: list[bytes] = []
-    for _, path in work:
-        try:
-            payloads.append(path.read_bytes())
-        except OSError as error:
-            raise UsageError(f"{path}: cannot be read ({error.strerror or error}).") from error
-    imported = 0
-    duplicates: list[str] = []
-    rejected: list[str] = []
-    async with services_for(settings) as services:
-        with progress_bar(len(work), "analysing") as progress:
-            analyses = await analyze_many(services.analyzer, payloads, detect_faces=False, on_done=progress.update)
-        with progress_bar(len(work), "enrolling") as progress:
-            for (name, path), data, analysis in zip(work, payloads, analyses, strict=True):
-                progress.update()
-                if isinstance(analysis, ImageRejected):
-                    rejected.append(f"{path}: {analysis.user_message}")
-                    continue
-                try:
-                    await services.enrollment.enroll_analysis(
-                        name, data, analysis, status=ReferenceStatus.APPROVED, series=args.series, source=str(path)
-                    )
-                except DuplicateReference as error:
-                    duplicates.append(f"{path}: {error.user_message}")
-                    continue
-                imported += 1
+    bars = _StageBars()
+    try:
+        async with services_for(settings) as services:
+            summary = await import_dataset(services.enrollment, dataset, series=args.series, on_progress=bars)
+    finally:
+        bars.close()
     print(
-        f"imported {imported} reference(s) of {len(dataset)} character(s) from {args.directory}; "
-        f"skipped {len(duplicates)} duplicate(s) and {len(rejected)} unusable file(s)."
+        f"imported {summary.imported} reference(s) of {summary.characters} character(s) from {args.directory}; "
+        f"skipped {len(summary.duplicates)} duplicate(s) and {len(summary.rejected)} unusable file(s)."
     )
-    for line in duplicates + rejected:
+    for line in summary.skipped:
         print(f"  skipped {line}")
     return 0

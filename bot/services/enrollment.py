@@ -1,21 +1,21 @@
-"""Enrollment: community submissions (pending), operator enrollment (approved), review and removal.
+"""Enrollment: community submissions (pending), operator enrollment (approved, one or a batch), review, removal.
 
 Every path that changes references also updates the gallery at once, so an approved picture is
-recognised by the very next query. Near-duplicates (perceptual hash) are refused with the reason.
+recognised by the very next query. Near-duplicates (see `duplicates`) are refused with the reason.
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
-import imagehash
-import numpy as np
-
-from bot.errors import DuplicateReference, NotFound, RateLimited
+from bot.errors import DuplicateReference, ImageRejected, NotFound, RateLimited, UsageError, UserFacingError
 from bot.recognition.analysis import Analyzer, ImageAnalysis, InferenceJob
 from bot.recognition.gallery import Gallery
+from bot.services.duplicates import DuplicateCheck
 from bot.services.identify import check_same_tagger
 from bot.services.reference_images import ReferenceImages
 from bot.services.results import EnrollmentResult
@@ -23,15 +23,15 @@ from bot.store.records import ReferenceRecord, ReferenceStatus
 from bot.store.repository import CharacterStore
 
 RATE_WINDOW = timedelta(hours=1)
-DISTINCT_TAG_GAP = 0.5
-"""A vocabulary tag that differs this much means two pictures are not copies of each other. Measured with the
-palette tagger: a JPEG q40 copy at 70% size moves no tag by more than 0.27 (8 dataset pictures), while the same
-drawing in another character's colours moves its hair tags by more than 0.8."""
+
+LabelledError = TypeVar("LabelledError", bound=UserFacingError)
 
 
-def hash_distance(first: str, second: str) -> int:
-    """Hamming distance between two perceptual hashes written as hex."""
-    return imagehash.hex_to_hash(first) - imagehash.hex_to_hash(second)
+def labelled(label: str, error: LabelledError) -> LabelledError:
+    """The same error (type and fields kept), its message led by the item it is about, so a batch names the culprit."""
+    named = copy.copy(error)  # by UserFacingError.__reduce__: a fresh object with the same state
+    named.user_message = f"{label}: {error.user_message}"
+    return named
 
 
 class EnrollmentService:
@@ -51,7 +51,8 @@ class EnrollmentService:
         self.analyzer = analyzer
         self.gallery = gallery
         self.images = images
-        self.duplicate_hash_distance = duplicate_hash_distance
+        self.duplicates = DuplicateCheck(store, gallery, max_distance=duplicate_hash_distance)
+        """Refuses near-duplicates of stored references (and, in a batch, of each other)."""
         self.submissions_per_hour = submissions_per_hour
         self._enrolling = asyncio.Lock()
         """One enrollment at a time from the duplicate check to the gallery: two copies of one picture sent at once
@@ -128,80 +129,110 @@ class EnrollmentService:
         """Store an analysed picture (bytes first, then the record in one transaction) and index it."""
         check_same_tagger(analysis, self.gallery)
         async with self._enrolling:
-            await self.check_duplicate(analysis, guild_id=guild_id)
-            existing = await self.store.find_character(name, guild_id=guild_id)
-            relative_path, newly_written = self.images.save(image)
+            await self.duplicates.check_duplicate(analysis, guild_id=guild_id)
+            return await self._store(
+                name,
+                image,
+                analysis,
+                status=status,
+                series=series,
+                aliases=tuple(aliases),
+                guild_id=guild_id,
+                submitted_by=submitted_by,
+                actor_id=actor_id,
+                source=source,
+            )
+
+    async def enroll_approved_many(
+        self,
+        name: str,
+        pictures: Sequence[tuple[str, bytes]],
+        *,
+        series: str | None = None,
+        aliases: Sequence[str] = (),
+        guild_id: int | None = None,
+        actor_id: int | None = None,
+    ) -> list[EnrollmentResult]:
+        """Operator enrollment of several `(label, bytes)` pictures of one character: all of them, or none.
+
+        Every picture is analysed and checked against the store and against the others before any is written,
+        so one bad picture among ten refuses the batch with an error led by its label (a file path, an
+        attachment's name), which also becomes the reference's `source`. Should a write still fail midway,
+        the references already written are removed again.
+        """
+        if not pictures:
+            raise UsageError("There are no pictures to enroll; give at least one.")
+        analyses: list[ImageAnalysis] = []
+        for label, image in pictures:
             try:
-                character, reference = await self.store.enroll(
-                    name,
-                    series=series,
-                    aliases=tuple(aliases),
-                    guild_id=guild_id,
-                    status=status,
-                    tagger=analysis.tagger,
-                    tag_vector=analysis.whole.tag_probs,
-                    embedder=analysis.embedder,
-                    embedding=analysis.whole.embedding,
-                    phash=analysis.phash,
-                    image_path=relative_path,
-                    rating=analysis.rating,
-                    submitted_by=submitted_by,
-                    source=source,
-                    actor_id=actor_id,
-                )
+                analyses.append(await self.analyze_reference(image))
+            except ImageRejected as error:
+                raise labelled(label, error) from error
+        for analysis in analyses:
+            check_same_tagger(analysis, self.gallery)
+        async with self._enrolling:
+            for index, ((label, _), analysis) in enumerate(zip(pictures, analyses, strict=True)):
+                try:
+                    await self.duplicates.check_duplicate(analysis, guild_id=guild_id)
+                except DuplicateReference as error:
+                    raise labelled(label, error) from error
+                for (earlier, _), other in zip(pictures[:index], analyses[:index], strict=True):
+                    if self.duplicates.repeats(analysis, other) is not None:
+                        raise UsageError(f"{label}: a near-duplicate of {earlier}; pass each picture once.")
+            results: list[EnrollmentResult] = []
+            try:
+                for (label, image), analysis in zip(pictures, analyses, strict=True):
+                    stored = await self._store(
+                        name,
+                        image,
+                        analysis,
+                        status=ReferenceStatus.APPROVED,
+                        series=series,
+                        aliases=tuple(aliases),
+                        guild_id=guild_id,
+                        actor_id=actor_id,
+                        source=label,
+                    )
+                    results.append(stored)
             except BaseException:
-                if newly_written:
-                    self.images.discard(relative_path)
+                await self._undo(results, actor_id=actor_id)
                 raise
-            if reference.status is ReferenceStatus.APPROVED:
-                self.gallery.add(character, reference)
+        return results
+
+    async def _store(self, name: str, image: bytes, analysis: ImageAnalysis, **record: Any) -> EnrollmentResult:
+        """Write the picture, then its record (one transaction), then index it; the caller holds `_enrolling`.
+
+        `record` is passed on to `CharacterStore.enroll` (status, series, aliases, guild_id, submitted_by, ...).
+        """
+        existing = await self.store.find_character(name, guild_id=record.get("guild_id"))
+        relative_path, newly_written = self.images.save(image)
+        try:
+            character, reference = await self.store.enroll(
+                name,
+                tagger=analysis.tagger,
+                tag_vector=analysis.whole.tag_probs,
+                embedder=analysis.embedder,
+                embedding=analysis.whole.embedding,
+                phash=analysis.phash,
+                image_path=relative_path,
+                rating=analysis.rating,
+                **record,
+            )
+        except BaseException:
+            if newly_written:
+                self.images.discard(relative_path)
+            raise
+        if reference.status is ReferenceStatus.APPROVED:
+            self.gallery.add(character, reference)
         return EnrollmentResult(character=character, reference=reference, created_character=existing is None)
 
-    def is_duplicate(
-        self, first_hash: str, second_hash: str, first_tags: np.ndarray | None, second_tags: np.ndarray | None
-    ) -> int | None:
-        """The hash distance when two pictures are near-duplicates, else None.
-
-        The perceptual hash sees only grey levels, so a recoloured copy (another character drawn on the
-        same layout) would pass as the same picture; when both have tag vectors of one tagger, a
-        character-colour tag that moved by DISTINCT_TAG_GAP or more proves they differ.
-        """
-        distance = hash_distance(first_hash, second_hash)
-        if distance > self.duplicate_hash_distance:
-            return None
-        if first_tags is not None and second_tags is not None and first_tags.shape == second_tags.shape:
-            gap = np.abs(self.gallery.vocabulary.select(first_tags) - self.gallery.vocabulary.select(second_tags))
-            if gap.size and float(gap.max()) >= DISTINCT_TAG_GAP:
-                return None
-        return distance
-
-    async def find_duplicate(
-        self, analysis: ImageAnalysis, *, guild_id: int | None = None
-    ) -> tuple[ReferenceRecord, int] | None:
-        """The closest pending or approved reference visible from the guild that this picture nearly repeats."""
-        closest: tuple[ReferenceRecord, int] | None = None
-        for reference in await self.store.list_references(status=None, guild_id=guild_id):
-            if reference.status is ReferenceStatus.REJECTED or not reference.phash:
-                continue
-            same_model = reference.tagger == analysis.tagger
-            distance = self.is_duplicate(
-                analysis.phash,
-                reference.phash,
-                analysis.whole.tag_probs if same_model else None,
-                reference.tag_vector if same_model else None,
-            )
-            if distance is not None and (closest is None or distance < closest[1]):
-                closest = (reference, distance)
-        return closest
-
-    async def check_duplicate(self, analysis: ImageAnalysis, *, guild_id: int | None = None) -> None:
-        """Raise DuplicateReference naming the reference this picture nearly repeats."""
-        found = await self.find_duplicate(analysis, guild_id=guild_id)
-        if found is not None:
-            reference, distance = found
-            character = await self.store.get_character(reference.character_id)
-            name = character.name if character else f"character #{reference.character_id}"
-            raise DuplicateReference(name, distance, reference.id)
+    async def _undo(self, results: Sequence[EnrollmentResult], *, actor_id: int | None) -> None:
+        """Take back a batch's references (and the character it created), so a failed batch leaves nothing."""
+        if results and results[0].created_character:
+            await self.remove_character(results[0].character.id, actor_id=actor_id)
+            return
+        for result in results:
+            await self.remove_reference(result.reference.id, actor_id=actor_id)
 
     async def check_rate_limit(self, user_id: int, *, now: datetime | None = None) -> None:
         """Raise RateLimited, with the wait until the oldest submission leaves the window, when over the cap."""

@@ -107,9 +107,18 @@ class EnrollmentResult:
 
 @dataclass(frozen=True)
 class ImportSummary:
-    """What a bulk import did, for the closing line of `waifu-bot import`."""
+    """What a bulk import did: how much it enrolled, and each skipped file as "path: why" for the operator."""
 
     characters: int
+    """Character folders in the dataset."""
     imported: int
-    duplicates: tuple[str, ...]
-    rejected: tuple[str, ...]
+    """References enrolled (approved)."""
+    duplicates: tuple[str, ...] = ()
+    """Files skipped as near-duplicates of a stored reference (or of an earlier file of the import)."""
+    rejected: tuple[str, ...] = ()
+    """Files skipped as no usable picture."""
+
+    @property
+    def skipped(self) -> tuple[str, ...]:
+        """Every skipped file, duplicates first, in folder order within each kind."""
+        return self.duplicates + self.rejected

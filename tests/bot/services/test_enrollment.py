@@ -1,14 +1,16 @@
-"""Enrollment: duplicates refused with the reason, pending -> approve updates the gallery at once, removal."""
+"""Enrollment: duplicates refused with the reason, pending -> approve updates the gallery at once, removal, batches."""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from bot.app import Services
-from bot.errors import DuplicateReference, NotFound, RateLimited
+from bot.errors import DuplicateReference, ImageRejected, NotFound, RateLimited, UsageError
+from bot.services.enrollment import labelled
 from bot.store.records import ReferenceStatus
 from tests.bot.services.conftest import picture
 from tests.drawing import BLONDE, BLUE_HAIR, draw_character, encode
@@ -128,3 +130,98 @@ async def test_only_the_enrollment_that_made_a_new_character_says_so(services: S
     )
     assert len({result.character.id for result in results}) == 1
     assert [result.created_character for result in results].count(True) == 1
+
+
+async def assert_nothing_enrolled(services: Services) -> None:
+    assert await services.store.list_characters() == []
+    assert await services.store.list_references(status=None, all_scopes=True) == []
+    assert len(services.gallery) == 0
+    assert stored_files(services) == []
+
+
+def stored_files(services: Services) -> list[Path]:
+    return [path for path in services.images.root.rglob("*") if path.is_file()]
+
+
+async def test_a_batch_is_enrolled_approved_with_its_labels_as_sources(services: Services) -> None:
+    pictures = [("one.png", picture(BLONDE, 1)), ("two.png", picture(BLONDE, 2))]
+    results = await services.enrollment.enroll_approved_many("Alice", pictures, series="Wonderland", aliases=["アリス"])
+    assert [result.created_character for result in results] == [True, False]
+    assert {result.character.id for result in results} == {results[0].character.id}
+    assert [result.reference.source for result in results] == ["one.png", "two.png"]
+    assert all(result.reference.status is ReferenceStatus.APPROVED for result in results)
+    assert services.gallery.reference_count(results[0].character.id) == 2
+    character = await services.store.find_character("アリス")
+    assert character is not None and character.series == "Wonderland"
+
+
+async def test_a_batch_with_a_stored_duplicate_is_refused_whole_naming_the_item(services: Services) -> None:
+    first = await services.enrollment.enroll_approved("Bea", picture(BLUE_HAIR, 1))
+    copy = encode(draw_character(BLUE_HAIR, seed=1), "JPEG", quality=85)
+    with pytest.raises(DuplicateReference) as caught:
+        await services.enrollment.enroll_approved_many("Alice", [("new.png", picture(BLONDE, 1)), ("copy.jpg", copy)])
+    assert caught.value.user_message.startswith("copy.jpg: ")
+    assert caught.value.reference_id == first.reference.id and caught.value.character == "Bea"
+    assert await services.store.find_character("Alice") is None
+    assert len(services.gallery) == 1
+
+
+async def test_two_copies_within_a_batch_are_refused_naming_both(services: Services) -> None:
+    copy = encode(draw_character(BLONDE, seed=1), "JPEG", quality=85)
+    with pytest.raises(UsageError) as caught:
+        await services.enrollment.enroll_approved_many("Alice", [("a.png", picture(BLONDE, 1)), ("b.jpg", copy)])
+    assert caught.value.user_message == "b.jpg: a near-duplicate of a.png; pass each picture once."
+    await assert_nothing_enrolled(services)
+
+
+async def test_an_unusable_picture_in_a_batch_is_named_and_nothing_is_written(services: Services) -> None:
+    broken = picture(BLUE_HAIR, 2)[:200]
+    with pytest.raises(ImageRejected) as caught:
+        await services.enrollment.enroll_approved_many("Alice", [("good.png", picture(BLONDE, 1)), ("bad.png", broken)])
+    assert caught.value.user_message.startswith("bad.png: ")
+    await assert_nothing_enrolled(services)
+
+
+async def test_an_empty_batch_is_refused(services: Services) -> None:
+    with pytest.raises(UsageError):
+        await services.enrollment.enroll_approved_many("Alice", [])
+
+
+async def test_a_write_failing_midway_takes_the_batch_back(services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Checks passed, yet the store fails on the third picture: the first two must not stay behind."""
+    await services.enrollment.enroll_approved("Alice", picture(BLONDE, 1))
+    real_enroll = services.store.enroll
+    calls = 0
+
+    async def failing_enroll(*args: object, **kwargs: object) -> object:
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise OSError("disk full")
+        return await real_enroll(*args, **kwargs)
+
+    monkeypatch.setattr(services.store, "enroll", failing_enroll)
+    batch = [(f"{seed}.png", picture(BLONDE, seed)) for seed in (2, 3, 4)]
+    with pytest.raises(OSError, match="disk full"):
+        await services.enrollment.enroll_approved_many("Alice", batch)
+    (alice,) = await services.store.list_characters()
+    assert services.gallery.reference_count(alice.id) == 1
+    assert len(await services.store.list_references(status=None, all_scopes=True)) == 1
+
+    assert len(stored_files(services)) == 1
+
+    calls = 0
+    with pytest.raises(OSError, match="disk full"):  # a new character made by the failed batch goes too
+        await services.enrollment.enroll_approved_many("Bea", [(f"{s}.png", picture(BLUE_HAIR, s)) for s in (1, 2, 3)])
+    assert await services.store.find_character("Bea") is None
+    assert len(services.gallery) == 1
+    assert len(stored_files(services)) == 1
+
+
+def test_a_labelled_error_keeps_its_type_and_fields() -> None:
+    error = DuplicateReference("Alice", 2, 7)
+    named = labelled("pic.png", error)
+    assert type(named) is DuplicateReference
+    assert (named.character, named.distance, named.reference_id) == ("Alice", 2, 7)
+    assert named.user_message == f"pic.png: {error.user_message}"
+    assert not error.user_message.startswith("pic.png")
