@@ -69,6 +69,9 @@ class DiscordSettings(BaseModel):
 
     test_guild_id: int | None = Field(None, description="Sync commands to this guild only (instant), else globally.")
     owner_ids: list[int] = Field(default_factory=list)
+    identify_per_minute: int = Field(
+        6, ge=1, description="Pictures one person may have identified or explained per minute (inference is shared)."
+    )
     submissions_per_hour: int = 10
     notify_submitter: bool = True
 

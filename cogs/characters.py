@@ -13,21 +13,18 @@ from discord.ext import commands
 from bot.discord_adapter.client import WaifuBot
 from bot.errors import PermissionDenied
 from bot.services.results import CharacterRecord
-from cogs.common import NO_MENTIONS, character_autocomplete, esc, guild_id_of, moderator_check
+from cogs.common import NO_MENTIONS, bot_of, character_autocomplete, esc, guild_id_of, moderators_only, restricted
 from cogs.rendering import character_embed
 
 
 @app_commands.guild_only()  # characters and moderators belong to a server: no sense in direct messages
+@moderators_only()
 class CharactersCog(commands.GroupCog, group_name="character", group_description="Manage characters (moderators)"):
     """Moderator tools over the characters of one guild."""
 
     def __init__(self, bot: WaifuBot) -> None:
         self.bot = bot
         super().__init__()
-
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:  # type: ignore[override]
-        """Every subcommand is for moderators."""
-        return await moderator_check(interaction)
 
     async def _editable(self, interaction: discord.Interaction, name: str) -> CharacterRecord:
         """The named character, if this guild's moderators may change it."""
@@ -89,6 +86,14 @@ class CharactersCog(commands.GroupCog, group_name="character", group_description
         await self._say(interaction, f"Removed **{esc(record.name)}** and its references.")
 
 
+async def owner_check(interaction: discord.Interaction) -> bool:
+    """The bot's owner, as an app-command check (checks must raise CheckFailure)."""
+    if not await bot_of(interaction).is_owner(interaction.user):
+        denied = PermissionDenied("Only the bot's owner can promote characters to the global gallery.")
+        raise app_commands.CheckFailure(denied.user_message) from denied
+    return True
+
+
 class PromoteCog(commands.Cog):
     """The owner's way to share a guild's character with every guild."""
 
@@ -96,13 +101,11 @@ class PromoteCog(commands.Cog):
         self.bot = bot
 
     @app_commands.command(name="promote", description="Make a server's character global (bot owner only)")
-    @app_commands.default_permissions(administrator=True)
+    @restricted(owner_check, administrator=True)
     @app_commands.guild_only()
     @app_commands.autocomplete(character=character_autocomplete)
     async def promote(self, interaction: discord.Interaction, character: app_commands.Range[str, 1, 100]) -> None:
         """Move the character and its approved references to the global gallery."""
-        if not await self.bot.is_owner(interaction.user):
-            raise PermissionDenied("Only the bot's owner can promote characters to the global gallery.")
         characters = self.bot.services.characters
         record = await characters.resolve(character, guild_id=guild_id_of(interaction))
         await interaction.response.defer(ephemeral=True, thinking=True)  # re-indexes every approved reference

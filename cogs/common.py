@@ -1,11 +1,13 @@
-"""What several cogs share: who moderates, character-name autocomplete, and quiet, escaped text."""
+"""What several cogs share: who may run what, the picture cooldown, name autocomplete, and quiet, escaped text."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, TypeVar
 
 import discord
 from discord import app_commands
+from discord.ext import commands
 
 from bot.discord_adapter.replies import written_for_discord
 from bot.errors import PermissionDenied
@@ -15,8 +17,8 @@ if TYPE_CHECKING:
     from bot.discord_adapter.client import WaifuBot
 
 NO_MENTIONS = discord.AllowedMentions.none()
-RATE, PER_SECONDS = 6, 60.0
-"""Per-user cooldown of the picture commands: a person can ask this often; inference is shared by everyone."""
+T = TypeVar("T")
+Check = Callable[[discord.Interaction], Awaitable[bool]]
 
 
 def esc(text: str) -> str:
@@ -63,6 +65,53 @@ async def moderator_check(interaction: discord.Interaction) -> bool:
     except PermissionDenied as denied:
         raise app_commands.CheckFailure(denied.user_message) from denied
     return True
+
+
+def restricted(check: Check, **default_permissions: bool) -> Callable[[T], T]:
+    """Who may run a command, said once: whom Discord shows it to by default, and the check run on every use.
+
+    Discord's default permissions only hide a command (a server can show it to anyone under Server
+    Settings > Integrations); the check is what refuses. Decorates a command or a `GroupCog` class,
+    whose every subcommand then runs the check (Discord takes default permissions per top-level command).
+    """
+
+    def decorator(target: T) -> T:
+        app_commands.default_permissions(**default_permissions)(target)  # type: ignore[arg-type]
+        if isinstance(target, type) and issubclass(target, commands.GroupCog):
+            for command in target.__cog_app_commands__:
+                app_commands.check(check)(command)
+        else:
+            app_commands.check(check)(target)
+        return target
+
+    return decorator
+
+
+def moderators_only() -> Callable[[T], T]:
+    """For moderators: shown to Manage Server by default, run by Manage Server or the moderator role."""
+    return restricted(moderator_check, manage_guild=True)
+
+
+async def manager_check(interaction: discord.Interaction) -> bool:
+    """Manage Server, as an app-command check."""
+    if not interaction.permissions.manage_guild:
+        raise app_commands.MissingPermissions(["manage_guild"])
+    return True
+
+
+def managers_only() -> Callable[[T], T]:
+    """For members with Manage Server only (the moderator role is not enough): shown to and run by them."""
+    return restricted(manager_check, manage_guild=True)
+
+
+def picture_cooldown(interaction: discord.Interaction) -> app_commands.Cooldown:
+    """How often one person may ask for a picture to be analysed (`discord.identify_per_minute`)."""
+    return app_commands.Cooldown(bot_of(interaction).settings.discord.identify_per_minute, 60.0)
+
+
+def per_user_cooldown() -> Callable[[T], T]:
+    """Limit a picture command per person at the configured rate: inference is shared by everyone."""
+    return app_commands.checks.dynamic_cooldown(picture_cooldown, key=lambda interaction: interaction.user.id)
 
 
 def age_restricted(channel: object) -> bool:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import discord
 from discord import app_commands
-from discord.ext import commands
 
 from bot.discord_adapter.attachments import ImageSource, images_in, read_attachment, read_source
 from bot.discord_adapter.client import WaifuBot
-from bot.discord_adapter.replies import reply_error
 from bot.errors import NotFound
+from cogs.base import MenuCog, ReportingModal
 from cogs.common import NO_MENTIONS, bot_of, guild_id_of, new_or_known_autocomplete
 from cogs.rendering import submitted_text
 
@@ -21,7 +20,7 @@ def _source_of(interaction: discord.Interaction, message: discord.Message | None
     return f"/enroll by {interaction.user.id} in channel {interaction.channel_id}"
 
 
-class SubmitModal(discord.ui.Modal, title="Submit as character reference"):
+class SubmitModal(ReportingModal, title="Submit as character reference"):
     """Asks who is in the picture; the picture itself was chosen with the message menu."""
 
     character = discord.ui.TextInput(label="Character name", max_length=100)
@@ -47,26 +46,13 @@ class SubmitModal(discord.ui.Modal, title="Submit as character reference"):
         )
         await interaction.followup.send(submitted_text(result), ephemeral=True, allowed_mentions=NO_MENTIONS)
 
-    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:  # type: ignore[override]
-        """Same answers as the global handler."""
-        await reply_error(interaction, error)
 
-
-class EnrollCog(commands.Cog):
+class EnrollCog(MenuCog):
     """Translates submissions from Discord into the enrollment service."""
 
     def __init__(self, bot: WaifuBot) -> None:
-        self.bot = bot
-        self.menu = app_commands.ContextMenu(name="Submit as character reference", callback=self.submit_message)
-        self.menu.guild_only = True
-
-    async def cog_load(self) -> None:
-        """Register the message menu."""
-        self.bot.tree.add_command(self.menu)
-
-    async def cog_unload(self) -> None:
-        """Take the message menu away with the cog."""
-        self.bot.tree.remove_command(self.menu.name, type=self.menu.type)
+        super().__init__(bot)
+        self.message_menu("Submit as character reference", self.submit_message, guild_only=True)
 
     @app_commands.command(name="enroll", description="Submit a picture of a character for moderators to review")
     @app_commands.describe(

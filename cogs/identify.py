@@ -14,13 +14,13 @@ from bot.discord_adapter.client import WaifuBot
 from bot.discord_adapter.replies import user_message
 from bot.errors import NotFound
 from bot.services.results import IdentifyResult
+from cogs.base import MenuCog
 from cogs.common import (
     NO_MENTIONS,
-    PER_SECONDS,
-    RATE,
     age_restricted,
     bot_of,
     interaction_guild_id,
+    per_user_cooldown,
     upload_limit,
 )
 from cogs.rendering import EMBED_TOTAL, clip, identify_embed
@@ -51,29 +51,26 @@ async def identify_bytes(
     return result, embed, thumbnail
 
 
-class IdentifyCog(commands.Cog):
+class IdentifyCog(MenuCog):
     """Translates identify requests from Discord into the identify service and back."""
 
     def __init__(self, bot: WaifuBot) -> None:
-        self.bot = bot
+        super().__init__(bot)
         self.auto_channels: set[int] = set()
-        self.auto_cooldown = commands.CooldownMapping.from_cooldown(RATE, PER_SECONDS, commands.BucketType.user)
+        self.auto_cooldown = commands.CooldownMapping.from_cooldown(
+            bot.settings.discord.identify_per_minute, 60.0, commands.BucketType.user
+        )
         """Auto-identify answers a person this often; pictures posted faster are left alone."""
-        self.menu = app_commands.ContextMenu(name="Identify character", callback=self.identify_message)
-        self.menu.guild_only = True
+        self.message_menu("Identify character", self.identify_message, guild_only=True)
 
     async def cog_load(self) -> None:
         """Register the context menu and remember where auto-identify is on."""
-        self.bot.tree.add_command(self.menu)
+        await super().cog_load()
         self.auto_channels = await self.bot.guild_settings.all_autoidentify_channels()
-
-    async def cog_unload(self) -> None:
-        """Take the context menu away with the cog."""
-        self.bot.tree.remove_command(self.menu.name, type=self.menu.type)
 
     @app_commands.command(name="identify", description="Who is the character in this picture?")
     @app_commands.describe(image="A picture (PNG, JPEG, GIF, WebP or BMP)")
-    @app_commands.checks.cooldown(RATE, PER_SECONDS, key=lambda i: i.user.id)
+    @per_user_cooldown()
     async def identify(self, interaction: discord.Interaction, image: discord.Attachment) -> None:
         """Identify an attached picture."""
         await interaction.response.defer(thinking=True)
@@ -90,7 +87,7 @@ class IdentifyCog(commands.Cog):
         files = [thumbnail] if thumbnail else []
         await interaction.followup.send(embed=embed, files=files, allowed_mentions=NO_MENTIONS)
 
-    @app_commands.checks.cooldown(RATE, PER_SECONDS, key=lambda i: i.user.id)
+    @per_user_cooldown()
     async def identify_message(self, interaction: discord.Interaction, message: discord.Message) -> None:
         """Identify every picture of a message (attachments and embeds), up to four."""
         sources = images_in(message)

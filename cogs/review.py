@@ -24,6 +24,7 @@ from cogs.common import (
     bot_of,
     esc,
     guild_id_of,
+    moderators_only,
     require_moderator,
     upload_limit,
 )
@@ -150,9 +151,9 @@ class ReviewCog(commands.Cog):
 
     @app_commands.command(name="review", description="Review pending character submissions (moderators)")
     @app_commands.guild_only()
+    @moderators_only()
     async def review(self, interaction: discord.Interaction) -> None:
         """Show the first pending submission privately, with its buttons."""
-        await require_moderator(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
         submission = await self.bot.services.review.next_submission(guild_id_of(interaction))
         if submission is None:

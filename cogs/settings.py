@@ -7,10 +7,10 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord_adapter.client import WaifuBot
-from cogs.common import NO_MENTIONS, guild_id_of
+from cogs.common import NO_MENTIONS, guild_id_of, managers_only
 
 
-@app_commands.default_permissions(manage_guild=True)
+@managers_only()
 @app_commands.guild_only()
 class SettingsCog(commands.GroupCog, group_name="settings", group_description="Server settings of the bot"):
     """Who moderates, and where pictures are identified without being asked."""
@@ -19,18 +19,15 @@ class SettingsCog(commands.GroupCog, group_name="settings", group_description="S
         self.bot = bot
         super().__init__()
 
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:  # type: ignore[override]
-        """Discord hides the group from others by default; this enforces it where an admin changed that."""
-        if not interaction.permissions.manage_guild:
-            raise app_commands.MissingPermissions(["manage_guild"])
-        return True
-
     @app_commands.command(name="modrole", description="Let a role review submissions and manage characters")
     @app_commands.describe(role="The moderator role; leave empty to clear it (Manage Server always works)")
     async def modrole(self, interaction: discord.Interaction, role: discord.Role | None = None) -> None:
         """Set or clear the moderator role."""
         await self.bot.guild_settings.set_mod_role(guild_id_of(interaction), role.id if role else None)
         text = f"Moderators are now members with {role.mention}." if role else "The moderator role was cleared."
+        if role:  # default permissions hide the moderator commands from the role until the server shows them
+            text += " Discord lists `/review` and `/character` for Manage Server only until you allow the role too"
+            text += " (Server Settings > Integrations)."
         await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
     @app_commands.command(name="autoidentify", description="Identify every picture posted in a channel")

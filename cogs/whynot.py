@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import discord
 from discord import app_commands
-from discord.ext import commands
 
 from bot.discord_adapter.attachments import ImageSource, images_in, read_attachment, read_source
 from bot.discord_adapter.client import WaifuBot
-from bot.discord_adapter.replies import reply_error
 from bot.errors import NotFound
-from cogs.common import NO_MENTIONS, PER_SECONDS, RATE, bot_of, character_autocomplete, interaction_guild_id
+from cogs.base import MenuCog, ReportingModal
+from cogs.common import NO_MENTIONS, bot_of, character_autocomplete, interaction_guild_id, per_user_cooldown
 from cogs.rendering import whynot_embed
 
 
-class WhyNotModal(discord.ui.Modal, title="Why (not) this character?"):
+class WhyNotModal(ReportingModal, title="Why (not) this character?"):
     """Asks which character to explain; the picture was chosen with the message menu."""
 
     character = discord.ui.TextInput(label="Character name or alias", max_length=100)
@@ -31,27 +30,15 @@ class WhyNotModal(discord.ui.Modal, title="Why (not) this character?"):
         result = await bot.services.whynot.whynot(data, self.character.value.strip(), guild_id=interaction.guild_id)
         await interaction.followup.send(embed=whynot_embed(result), allowed_mentions=NO_MENTIONS)
 
-    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:  # type: ignore[override]
-        """Same answers as the global handler."""
-        await reply_error(interaction, error)
 
-
-class WhyNotCog(commands.Cog):
+class WhyNotCog(MenuCog):
     """Translates whynot requests from Discord into the whynot service and back."""
 
     def __init__(self, bot: WaifuBot) -> None:
-        self.bot = bot
-        self.menu = app_commands.ContextMenu(name="Why (not) this character?", callback=self.whynot_message)
+        super().__init__(bot)
+        self.message_menu("Why (not) this character?", self.whynot_message)  # on a picture someone else posted
 
-    async def cog_load(self) -> None:
-        """Register the message menu (whynot on a picture someone else posted)."""
-        self.bot.tree.add_command(self.menu)
-
-    async def cog_unload(self) -> None:
-        """Take the message menu away with the cog."""
-        self.bot.tree.remove_command(self.menu.name, type=self.menu.type)
-
-    @app_commands.checks.cooldown(RATE, PER_SECONDS, key=lambda i: i.user.id)
+    @per_user_cooldown()
     async def whynot_message(self, interaction: discord.Interaction, message: discord.Message) -> None:
         """Ask for the character, then explain the message's first picture."""
         sources = images_in(message, limit=1)
@@ -62,7 +49,7 @@ class WhyNotCog(commands.Cog):
     @app_commands.command(name="whynot", description="Why is this picture (not) the character I name?")
     @app_commands.describe(character="A character name or alias", image="The picture to explain")
     @app_commands.autocomplete(character=character_autocomplete)
-    @app_commands.checks.cooldown(RATE, PER_SECONDS, key=lambda i: i.user.id)
+    @per_user_cooldown()
     async def whynot(
         self, interaction: discord.Interaction, character: app_commands.Range[str, 1, 100], image: discord.Attachment
     ) -> None:

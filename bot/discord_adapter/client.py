@@ -14,7 +14,7 @@ from discord.ext import commands
 
 from bot.app import Services, open_services
 from bot.config import Settings
-from bot.discord_adapter.replies import reply_error
+from bot.discord_adapter.tree import WaifuTree
 from bot.errors import UsageError
 from bot.recognition.analysis import Analyzer
 from bot.store.guild_settings import GuildSettingsStore
@@ -92,6 +92,7 @@ class WaifuBot(commands.Bot):
             intents=required_intents(auto_identify=auto_identify),
             allowed_mentions=discord.AllowedMentions.none(),
             owner_ids=set(settings.discord.owner_ids),
+            tree_cls=WaifuTree,
             **options,  # type: ignore[arg-type]
         )
         self.settings = settings
@@ -99,7 +100,6 @@ class WaifuBot(commands.Bot):
         self._given_analyzer = analyzer
         self._opened: list[object] = []
         self._background: list[asyncio.Task[None]] = []
-        self.tree.on_error = self.on_app_command_error  # type: ignore[method-assign]
 
     async def setup_hook(self) -> None:
         """Open the store and analyzer, load the cogs, and make the commands known to Discord."""
@@ -129,10 +129,6 @@ class WaifuBot(commands.Bot):
             self.tree.copy_global_to(guild=guild)
             synced = await self.tree.sync(guild=guild)
         log.info("synced %d application commands (%s)", len(synced), f"guild {guild_id}" if guild_id else "global")
-
-    async def on_app_command_error(self, interaction: discord.Interaction, error: Exception) -> None:
-        """The global handler: a short private message for the user, details for the log."""
-        await reply_error(interaction, error)
 
     async def _beat(self) -> None:
         path = heartbeat_path(self.settings)

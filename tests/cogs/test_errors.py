@@ -9,7 +9,6 @@ import pytest
 from bot.config import Settings
 from bot.discord_adapter.replies import APOLOGY
 from bot.recognition.analysis import ImageAnalysis, InferenceJob
-from cogs.common import RATE
 from models.errors import ImageRejected
 from models.intake import load_image
 from tests.cogs.conftest import World, running_bot
@@ -83,11 +82,14 @@ async def test_unexpected_error_gets_an_apology_and_the_log_gets_the_traceback(
     assert not any("secret internal detail" in body or "Traceback" in body for body in sent)
 
 
-async def test_picture_commands_are_rate_limited_per_user(world: World, bot_settings: Settings) -> None:
+async def test_picture_commands_are_rate_limited_per_user_at_the_configured_rate(
+    world: World, bot_settings: Settings
+) -> None:
+    bot_settings.discord.identify_per_minute = 2
     async with running_bot(bot_settings, world.emu):
         answers = [
             await identify_reply(world, world.emu.add_attachment(b"plain text", f"n{i}.txt", "text/plain"))
-            for i in range(RATE + 1)
+            for i in range(2 + 1)
         ]
         someone_else = await (
             await world.other.slash("identify", image=world.emu.add_attachment(b"x", "o.txt", "text/plain"))
@@ -100,11 +102,12 @@ async def test_picture_commands_are_rate_limited_per_user(world: World, bot_sett
 
 
 async def test_the_identify_message_menu_is_rate_limited_too(world: World, bot_settings: Settings) -> None:
+    rate = bot_settings.discord.identify_per_minute  # the default
     async with running_bot(bot_settings, world.emu):
         message = world.emu.add_message(world.member.channel, world.other.user, content="no picture here")
         answers = [
             (await (await world.member.message_command("Identify character", message)).answer()).content
-            for _ in range(RATE + 1)
+            for _ in range(rate + 1)
         ]
     assert all(answer.startswith("That message has no pictures") for answer in answers[:-1])
     assert answers[-1].startswith("Slow down: try this again in ")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 from bot.config import Settings
-from cogs.common import RATE
 from tests.cogs.conftest import World, enroll_approved, enroll_cast, running_bot
 from tests.drawing import BLONDE, GREEN_HAIR, draw_character, encode
 
@@ -95,19 +94,20 @@ async def test_only_the_bot_owner_promotes_a_server_character_to_global(world: W
 async def test_autoidentify_leaves_a_flood_of_pictures_from_one_person_alone(
     world: World, bot_settings: Settings
 ) -> None:
+    bot_settings.discord.identify_per_minute = rate = 3
     async with running_bot(bot_settings, world.emu, auto_identify=True):
         await (
             await world.owner.slash("settings", "autoidentify", channel=world.guild.channels[0], enabled=True)
         ).answer()
-        for index in range(RATE + 2):
+        for index in range(rate + 2):
             await world.member.post("", attachments=[world.picture(GREEN_HAIR, 60 + index, filename=f"{index}.png")])
         await world.other.post("", attachments=[world.picture(GREEN_HAIR, 70, filename="other.png")])
         async with asyncio.timeout(10):
-            while "other.png" not in world.emu.downloads or len(world.emu.downloads) < RATE + 1:
+            while "other.png" not in world.emu.downloads or len(world.emu.downloads) < rate + 1:
                 world.emu.downloaded.clear()
                 await world.emu.downloaded.wait()
         await asyncio.sleep(0.3)  # time to download the rest, were it going to
-    assert sorted(world.emu.downloads) == sorted([f"{index}.png" for index in range(RATE)] + ["other.png"])
+    assert sorted(world.emu.downloads) == sorted([f"{index}.png" for index in range(rate)] + ["other.png"])
 
 
 async def test_the_owner_promotes_a_servers_references_of_a_global_character(
