@@ -33,13 +33,21 @@ class EmbeddingMetric(Protocol):
 
 def best_k_scores(differences: np.ndarray, owners: np.ndarray, k: int = BEST_K) -> dict[int, float]:
     """Per owner (character id): the mean of its k smallest differences (all of them when it has fewer)."""
-    differences = np.asarray(differences, dtype=np.float64)
-    owners = np.asarray(owners)
-    scores: dict[int, float] = {}
-    for owner in np.unique(owners):
-        own = np.sort(differences[owners == owner])[: max(1, k)]
-        scores[int(owner)] = float(own.mean())
-    return scores
+    differences = np.asarray(differences, dtype=np.float64).reshape(-1)
+    owners = np.asarray(owners).reshape(-1)
+    if not owners.size:
+        return {}
+    # One sort groups the rows by owner, smallest difference first; a row's rank within its group
+    # is its position minus where the group starts, so "best k" is a mask, not a loop over owners.
+    order = np.lexsort((differences, owners))
+    owners, differences = owners[order], differences[order]
+    starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
+    sizes = np.diff(np.r_[starts, owners.size])
+    rank = np.arange(owners.size) - np.repeat(starts, sizes)
+    best = rank < max(1, k)
+    sums = np.add.reduceat(np.where(best, differences, 0.0), starts)
+    counts = np.minimum(sizes, max(1, k))
+    return {int(owner): float(total / count) for owner, total, count in zip(owners[starts], sums, counts, strict=True)}
 
 
 def difference_to_confidence(values: np.ndarray, threshold: float) -> np.ndarray:

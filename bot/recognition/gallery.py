@@ -6,16 +6,19 @@ database) arrive through `bot.services.gallery_loading.reload_characters`. Only 
 changed gets its profile rebuilt.
 With an embedder (CCIP), characters are ranked by the mean of their best-k CCIP differences and the
 tag-profile distance breaks ties and explains; without one, by the tag-profile distance alone.
+A ranking starts as a `RankingSnapshot` taken where the gallery changes (the event loop); only its
+`rank` runs the metric model, so the services finish it in a worker thread.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from bot.recognition.embedding import BEST_K, EmbeddingMetric
+from bot.recognition.identity import ModelIdentity
 from bot.recognition.profile import (
     DEFAULT_UNKNOWN_DISTANCE,
     CharacterProfile,
@@ -28,9 +31,8 @@ from bot.recognition.ranking import (
     EmbeddingMatrix,
     RankedCharacter,
     Ranking,
+    RankingSnapshot,
     TagEvidence,
-    rank_by_embedding,
-    rank_by_tags,
 )
 from bot.recognition.vocabulary import Vocabulary
 from bot.store.records import CharacterRecord, ReferenceRecord, ReferenceStatus
@@ -77,6 +79,8 @@ class Gallery:
         self.tagger = vocabulary.tagger
         self.metric = metric
         self.embedder = metric.identity if metric is not None else None
+        self.models = ModelIdentity(self.tagger, self.embedder)
+        """The models whose vectors this gallery compares; see `ModelIdentity.accepts`."""
         self.best_k = best_k
         # One override, read in the active measure: CCIP difference with an embedder, else tag distance.
         if metric is None:
@@ -92,11 +96,7 @@ class Gallery:
 
     def accepts(self, reference: ReferenceRecord) -> bool:
         """Whether the reference's vectors come from this gallery's models (a gallery never mixes two)."""
-        if reference.tagger != self.tagger:
-            return False
-        if self.metric is None:
-            return True
-        return reference.embedder == self.embedder and reference.embedding is not None
+        return self.models.accepts_reference(reference)
 
     def __len__(self) -> int:
         return sum(len(entry.vectors) for entry in self._entries.values())
@@ -168,7 +168,20 @@ class Gallery:
     def rank(
         self, tag_probs: np.ndarray, *, guild_id: int | None = None, embedding: np.ndarray | None = None
     ) -> Ranking:
-        """All characters visible from the guild, closest first: by CCIP when both sides have embeddings."""
+        """All characters visible from the guild, closest first: by CCIP when both sides have embeddings.
+
+        This runs the metric model in the calling thread; on the event loop, use
+        `bot.services.identify.rank_region`, which finishes the snapshot in a worker thread.
+        """
+        return self.snapshot(tag_probs, guild_id=guild_id, embedding=embedding).rank()
+
+    def snapshot(
+        self, tag_probs: np.ndarray, *, guild_id: int | None = None, embedding: np.ndarray | None = None
+    ) -> RankingSnapshot:
+        """What one ranking needs, taken now: visible characters, tag distances and embedding rows (cheap numpy).
+
+        The snapshot never reads the gallery again, so its `rank` may run in a thread while the gallery changes.
+        """
         query = self.vocabulary.select(tag_probs)
         characters: list[CharacterRecord] = []
         profiles: list[CharacterProfile] = []
@@ -180,10 +193,17 @@ class Gallery:
                 characters.append(entry.character)
                 profiles.append(profile)
         tag_distances = np.asarray(profile_distances(query, profiles) if profiles else [], dtype=np.float64)
+        snapshot = RankingSnapshot(tuple(characters), tag_distances, self.unknown_distance)
         if self.metric is None or embedding is None:
-            return rank_by_tags(characters, tag_distances, unknown_distance=self.unknown_distance)
-        scores = self._embedding_matrix().scores(self.metric, embedding, guild_id=guild_id, k=self.best_k)
-        return rank_by_embedding(characters, scores, tag_distances, threshold=float(self.unknown_difference))
+            return snapshot
+        return replace(
+            snapshot,
+            metric=self.metric,
+            query=np.array(embedding),
+            references=self._embedding_matrix().visible(guild_id),
+            k=self.best_k,
+            threshold=float(self.unknown_difference),
+        )
 
     def _embedding_matrix(self) -> EmbeddingMatrix:
         """The stacked embeddings, rebuilt after any change; a row's scope is its character's, else its own."""

@@ -12,7 +12,7 @@ from typing import Literal
 
 import numpy as np
 
-from bot.recognition.embedding import EmbeddingMetric, best_k_scores, difference_to_confidence
+from bot.recognition.embedding import BEST_K, EmbeddingMetric, best_k_scores, difference_to_confidence
 from bot.recognition.profile import distance_to_confidence
 from bot.store.records import CharacterRecord
 
@@ -83,14 +83,57 @@ class EmbeddingMatrix:
             scopes=np.asarray([EVERY_GUILD if row[1] is None else row[1] for row in listed], dtype=np.int64),
         )
 
-    def scores(self, metric: EmbeddingMetric, query: np.ndarray, *, guild_id: int | None, k: int) -> dict[int, float]:
-        """Best-k CCIP score per character over the rows this guild may see (characters without rows are absent)."""
+    def visible(self, guild_id: int | None) -> EmbeddingMatrix:
+        """The rows this guild may see, as a matrix of their own (copies: the caller may keep them)."""
         rows = self.scopes == EVERY_GUILD
         if guild_id is not None:
             rows |= self.scopes == guild_id
-        if not rows.any():
+        return EmbeddingMatrix(self.vectors[rows], self.owners[rows], self.scopes[rows])
+
+    def scores(self, metric: EmbeddingMetric, query: np.ndarray, *, guild_id: int | None, k: int) -> dict[int, float]:
+        """Best-k CCIP score per character over the rows this guild may see (characters without rows are absent)."""
+        seen = self.visible(guild_id)
+        if not len(seen.owners):
             return {}
-        return best_k_scores(metric.differences_to(query, self.vectors[rows]), self.owners[rows], k)
+        return best_k_scores(metric.differences_to(query, seen.vectors), seen.owners, k)
+
+
+@dataclass(frozen=True, eq=False)
+class RankingSnapshot:
+    """One query's ranking inputs, copied out of the gallery at one moment, so the ranking may finish in a thread.
+
+    Built on the event loop (the gallery changes there); `rank` reads only this object, never the gallery,
+    and is the only step that may run a model (the CCIP metric), so a caller can run it off the loop.
+    """
+
+    characters: tuple[CharacterRecord, ...]
+    """Every character the guild may see, in the order of `tag_distances`."""
+    tag_distances: np.ndarray
+    unknown_distance: float
+    """The tag ranking's "unknown" distance."""
+    metric: EmbeddingMetric | None = None
+    query: np.ndarray | None = None
+    """The query region's embedding; with `metric`, the ranking is by CCIP."""
+    references: EmbeddingMatrix | None = None
+    """The embedding rows the guild may see."""
+    k: int = BEST_K
+    threshold: float = 0.0
+    """The CCIP ranking's "unknown" difference."""
+
+    @property
+    def calls_model(self) -> bool:
+        """Whether `rank` runs the metric model (and so belongs off the event loop)."""
+        rows = self.references
+        return self.metric is not None and self.query is not None and rows is not None and len(rows.owners) > 0
+
+    def rank(self) -> Ranking:
+        """The ranking: by CCIP best-k scores when there is a query embedding and a metric, else by tags."""
+        metric, query, rows = self.metric, self.query, self.references
+        if metric is None or query is None or rows is None:
+            return rank_by_tags(self.characters, self.tag_distances, unknown_distance=self.unknown_distance)
+        differences = metric.differences_to(query, rows.vectors) if len(rows.owners) else np.zeros(0)
+        scores = best_k_scores(differences, rows.owners, self.k)
+        return rank_by_embedding(self.characters, scores, self.tag_distances, threshold=self.threshold)
 
 
 def rank_by_tags(

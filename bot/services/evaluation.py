@@ -189,7 +189,7 @@ async def evaluate(
             services = await open_services(scratch_settings, analyzer=_Borrowed(analyzer))
             try:
                 used_refs, folders, skipped = await _enroll_references(services, references, by_path)
-                outcomes = _query(services, queries, by_path, folders, skipped)
+                outcomes = await _query(services, queries, by_path, folders, skipped)
             finally:
                 await services.close()
     finally:
@@ -227,7 +227,7 @@ async def _enroll_references(
     return enrolled, folders, skipped
 
 
-def _query(
+async def _query(
     services: Services,
     queries: dict[str, list[Path]],
     by_path: dict[Path, ImageAnalysis | ImageRejected],
@@ -242,7 +242,7 @@ def _query(
             if isinstance(analysis, ImageRejected):
                 skipped.append(f"query {path}: {analysis.user_message}")
                 continue
-            ranking = rank_region(services.gallery, analysis.whole)
+            ranking = await rank_region(services.gallery, analysis.whole)
             outcomes.append((name, [folders[candidate.character.id] for candidate in ranking.candidates]))
     return outcomes
 

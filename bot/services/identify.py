@@ -7,6 +7,8 @@ both name appears once. Matches are ordered by confidence, so the more certain s
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from dataclasses import replace
 
 from bot.recognition.analysis import Analyzer, ImageAnalysis, InferenceJob, RegionAnalysis
@@ -17,20 +19,34 @@ from bot.services.results import IdentifyResult, Match, RegionResult
 from bot.store.names import name_key
 from models.errors import ModelUnavailable
 
+log = logging.getLogger(__name__)
+
 
 def check_same_tagger(analysis: ImageAnalysis, gallery: Gallery) -> None:
     """Refuse to compare vectors of two different models (the gallery would be meaningless)."""
-    if analysis.tagger != gallery.tagger or analysis.embedder != gallery.embedder:
-        raise ModelUnavailable(
-            "The image was analysed by a different model than the gallery uses; restart the bot or run "
-            "`waifu-bot reindex`.",
-            detail=(f"analysis {analysis.tagger} / {analysis.embedder}, gallery {gallery.tagger} / {gallery.embedder}"),
-        )
+    if gallery.models.accepts(analysis.tagger, analysis.embedder):
+        return
+    detail = f"analysis {analysis.tagger} / {analysis.embedder}, gallery {gallery.models}"
+    # The fix is an operator's (restart with the gallery's models, or `waifu-bot reindex` after a change),
+    # so the log says it and the member only learns that it is not theirs to fix.
+    log.warning("models differ (%s): restart the bot or run `waifu-bot reindex`", detail)
+    raise ModelUnavailable(
+        "The bot's models changed and its gallery has not caught up yet; an operator has to update it. "
+        "Please try again later.",
+        detail=detail,
+    )
 
 
-def rank_region(gallery: Gallery, region: RegionAnalysis, *, guild_id: int | None = None) -> Ranking:
-    """The gallery's ranking of one region, by its embedding when it has one."""
-    return gallery.rank(region.tag_probs, guild_id=guild_id, embedding=region.embedding)
+async def rank_region(gallery: Gallery, region: RegionAnalysis, *, guild_id: int | None = None) -> Ranking:
+    """The gallery's ranking of one region, by its embedding when it has one; the metric model runs off the loop.
+
+    The snapshot is taken here, on the event loop, where the gallery changes; only the finished snapshot
+    goes to a worker thread, so the thread never reads the gallery while an approval edits it.
+    """
+    snapshot = gallery.snapshot(region.tag_probs, guild_id=guild_id, embedding=region.embedding)
+    if snapshot.calls_model:
+        return await asyncio.to_thread(snapshot.rank)
+    return snapshot.rank()
 
 
 class IdentifyService:
@@ -44,19 +60,19 @@ class IdentifyService:
     async def identify(self, image: bytes, *, guild_id: int | None = None, top: int | None = None) -> IdentifyResult:
         """Analyse the picture (off the event loop) and rank characters visible from the guild."""
         analysis = await self.analyzer.analyze(InferenceJob(image=image))
-        return self.identify_analysis(analysis, guild_id=guild_id, top=top)
+        return await self.identify_analysis(analysis, guild_id=guild_id, top=top)
 
-    def identify_analysis(
+    async def identify_analysis(
         self, analysis: ImageAnalysis, *, guild_id: int | None = None, top: int | None = None
     ) -> IdentifyResult:
         """Rank an already analysed picture (used by `eval`, which analyses each image only once)."""
         check_same_tagger(analysis, self.gallery)
         limit = max(1, top or self.top_k)
-        regions = tuple(self._region(region, guild_id, limit) for region in analysis.regions)
+        regions = tuple([await self._region(region, guild_id, limit) for region in analysis.regions])
         return IdentifyResult(regions=regions, tagger=analysis.tagger, rating=analysis.rating, notes=analysis.notes)
 
-    def _region(self, region: RegionAnalysis, guild_id: int | None, limit: int) -> RegionResult:
-        ranking = rank_region(self.gallery, region, guild_id=guild_id)
+    async def _region(self, region: RegionAnalysis, guild_id: int | None, limit: int) -> RegionResult:
+        ranking = await rank_region(self.gallery, region, guild_id=guild_id)
         matches = [_gallery_match(candidate) for candidate in ranking.candidates[:limit]]
         vocabulary = self.gallery.vocabulary
         named = model_characters(

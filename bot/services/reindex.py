@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.recognition.analysis import Analyzer, InferenceJob
+from bot.recognition.identity import ModelIdentity
 from bot.services.reference_images import ReferenceImages
 from bot.store.records import ReferenceRecord, ReferenceStatus
 from bot.store.repository import CharacterStore
@@ -39,12 +40,8 @@ class ReindexSummary:
 
 
 def is_current(reference: ReferenceRecord, tagger: str, embedder: str | None) -> bool:
-    """Whether a reference's vectors were made by exactly these models."""
-    if reference.tagger != tagger:
-        return False
-    if embedder is None:
-        return True
-    return reference.embedder == embedder and reference.embedding is not None
+    """Whether a reference's vectors were made by these models (the gallery's own rule, `ModelIdentity`)."""
+    return ModelIdentity(tagger, embedder).accepts_reference(reference)
 
 
 async def stale_references(
@@ -91,7 +88,7 @@ async def reindex(
                 log.warning("reference %d: stored picture rejected: %s", reference.id, error.user_message)
                 unreadable.append(reference.id)
             else:
-                if analysis.tagger != tagger or analysis.embedder != embedder:
+                if not ModelIdentity(tagger, embedder).accepts(analysis.tagger, analysis.embedder):
                     raise ModelUnavailable(
                         "The analyzer runs other models than the settings name; restart and run reindex again.",
                         detail=f"analysis {analysis.tagger} / {analysis.embedder}, wanted {tagger} / {embedder}",

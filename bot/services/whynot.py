@@ -35,9 +35,9 @@ class WhyNotService:
         character = await resolve_character(self.store, character_name, guild_id=guild_id)
         self._require_references(character, guild_id)
         analysis = await self.analyzer.analyze(InferenceJob(image=image))
-        return self.explain(analysis, character, guild_id=guild_id)
+        return await self.explain(analysis, character, guild_id=guild_id)
 
-    def explain(
+    async def explain(
         self, analysis: ImageAnalysis, character: CharacterRecord, *, guild_id: int | None = None
     ) -> WhyNotResult:
         """The evidence for the region where the character ranks best (the whole picture when no faces)."""
@@ -45,7 +45,7 @@ class WhyNotService:
         self._require_references(character, guild_id)
         best: WhyNotResult | None = None
         for region in analysis.regions:
-            ranking = rank_region(self.gallery, region, guild_id=guild_id)
+            ranking = await rank_region(self.gallery, region, guild_id=guild_id)
             rank = ranking.position_of(character.id)
             if rank is None:
                 continue

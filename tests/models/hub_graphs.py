@@ -155,3 +155,40 @@ def yolo_graph(
     if names is not None:
         metadata["names"] = names
     return _save(graph, path, metadata)
+
+
+def slow_cosine_metrics_graph(path: Path, *, work: int = 1024, repeats: int = 16) -> Path:
+    """The CCIP metrics signature and answer (1 - cosine), made slow by `repeats` [work, work] MatMuls.
+
+    The MatMuls start from the input's mean, so ONNX Runtime cannot fold them into a constant, and their
+    sum is multiplied by zero before it is added: the output is exactly `cosine_metrics_graph`'s.
+    """
+    rotation = np.eye(work)[np.random.default_rng(5).permutation(work)]  # orthogonal: the values stay bounded
+    constants = [
+        numpy_helper.from_array(np.asarray(1.0, dtype=np.float32), "one"),
+        numpy_helper.from_array(np.asarray(0.0, dtype=np.float32), "zero"),
+        numpy_helper.from_array(rotation.astype(np.float32), "rotation"),
+    ]
+    nodes = [
+        helper.make_node("ReduceL2", ["stacked_features"], ["norms"], axes=[1], keepdims=1),
+        helper.make_node("Div", ["stacked_features", "norms"], ["unit"]),
+        helper.make_node("Transpose", ["unit"], ["unit_t"], perm=[1, 0]),
+        helper.make_node("MatMul", ["unit", "unit_t"], ["cosine"]),
+        helper.make_node("Sub", ["one", "cosine"], ["difference"]),
+        helper.make_node("ReduceMean", ["stacked_features"], ["level"], keepdims=0),
+        helper.make_node("Mul", ["rotation", "level"], ["work_0"]),
+    ]
+    nodes += [helper.make_node("MatMul", [f"work_{i}", "rotation"], [f"work_{i + 1}"]) for i in range(repeats)]
+    nodes += [
+        helper.make_node("ReduceSum", [f"work_{repeats}"], ["work_sum"], keepdims=0),
+        helper.make_node("Mul", ["work_sum", "zero"], ["nothing"]),
+        helper.make_node("Add", ["difference", "nothing"], ["pair_diff"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "slow_cosine_metrics",
+        [helper.make_tensor_value_info("stacked_features", TensorProto.FLOAT, ["n", CCIP_DIM])],
+        [helper.make_tensor_value_info("pair_diff", TensorProto.FLOAT, ["n", "n"])],
+        initializer=constants,
+    )
+    return _save(graph, path)

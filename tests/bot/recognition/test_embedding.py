@@ -110,6 +110,17 @@ def test_fewer_than_k_references_are_scored_on_what_there_is(metric: CcipMetric)
     assert scores == pytest.approx({7: 0.15, 8: 0.4})
 
 
+@pytest.mark.parametrize("k", [1, 2, 3, 10])
+def test_best_k_scores_match_a_per_character_sort(k: int) -> None:
+    rng = np.random.default_rng(k)
+    owners = rng.integers(1, 8, size=60)
+    differences = rng.choice([0.1, 0.2, 0.3, 0.45, 0.9], size=60)  # many ties, owners in no order
+    expected = {int(owner): float(np.sort(differences[owners == owner])[:k].mean()) for owner in np.unique(owners)}
+    assert best_k_scores(differences, owners, k) == pytest.approx(expected)
+    assert best_k_scores(np.zeros(0), np.zeros(0, dtype=np.int64), k) == {}
+    assert best_k_scores(np.array([0.4, 0.2]), np.array([5, 5]), 0) == pytest.approx({5: 0.2})  # k below 1 means 1
+
+
 def test_the_tag_profile_breaks_a_ccip_tie(metric: CcipMetric) -> None:
     gallery = Gallery(VOCABULARY, metric=metric)
     same = at_difference(0.1, 5)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from bot.recognition.gallery import Gallery
 from bot.recognition.ranking import EVERY_GUILD, EmbeddingMatrix, rank_by_embedding, rank_by_tags
-from tests.bot.records import character
+from bot.recognition.vocabulary import Vocabulary
+from tests.bot.records import approved_reference, character
 
 GUILD = 77
 
@@ -68,3 +70,55 @@ def test_tag_ranking_and_an_empty_gallery() -> None:
     empty = rank_by_tags([], np.zeros(0), unknown_distance=0.3)
     assert empty.candidates == () and empty.unknown
     assert rank_by_embedding([], {}, np.zeros(0), threshold=0.3).unknown
+
+
+class CountingMetric(FirstAxisMetric):
+    """FirstAxisMetric that counts its calls, to tell a ranking that ran the model from one that did not."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def differences_to(self, query: np.ndarray, references: np.ndarray) -> np.ndarray:
+        self.calls += 1
+        return super().differences_to(query, references)
+
+
+def embedding_gallery(metric: FirstAxisMetric) -> Gallery:
+    vocabulary = Vocabulary(tagger="toy@1", indices=np.array([0, 1]), names=("red_hair", "blue_hair"))
+    gallery = Gallery(vocabulary, metric=metric)
+    for reference_id, (character_id, name, difference) in enumerate(((1, "Ada", 0.1), (2, "Bo", 0.2)), start=1):
+        embedding = row(character_id, None, difference)[2]
+        reference = approved_reference(
+            reference_id, character_id, (0.5, 0.5), tagger="toy@1", embedder=metric.identity, embedding=embedding
+        )
+        assert gallery.add(character(character_id, name), reference)
+    return gallery
+
+
+def test_a_snapshot_ranks_what_the_gallery_held_when_it_was_taken() -> None:
+    metric = CountingMetric()
+    gallery = embedding_gallery(metric)
+    tags = np.array([0.5, 0.5], dtype=np.float32)
+    snapshot = gallery.snapshot(tags, embedding=np.zeros(2, dtype=np.float32))
+    assert snapshot.calls_model and metric.calls == 0  # taking it runs no model; `rank` does
+    gallery.remove_character(1)
+    gallery.add(
+        character(3, "Cy"),
+        approved_reference(9, 3, (0.5, 0.5), tagger="toy@1", embedder="toy@1", embedding=row(3, None, 0.0)[2]),
+    )
+    ranking = snapshot.rank()
+    assert metric.calls == 1
+    assert [c.character.name for c in ranking.candidates] == ["Ada", "Bo"]
+    assert ranking.candidates[0].distance == pytest.approx(0.1)
+    assert [c.character.name for c in gallery.rank(tags, embedding=np.zeros(2)).candidates] == ["Cy", "Bo"]
+
+
+def test_a_snapshot_without_a_query_embedding_or_rows_runs_no_model() -> None:
+    metric = CountingMetric()
+    gallery = embedding_gallery(metric)
+    tags = np.array([0.5, 0.5], dtype=np.float32)
+    by_tags = gallery.snapshot(tags)
+    assert not by_tags.calls_model and by_tags.rank().measure == "tags"
+    empty = Gallery(gallery.vocabulary, metric=metric).snapshot(tags, embedding=np.zeros(2))
+    assert not empty.calls_model and empty.rank().candidates == ()
+    assert metric.calls == 0

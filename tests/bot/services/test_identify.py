@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from bot.app import Services
-from bot.errors import ImageRejected
+from bot.errors import ImageRejected, ModelUnavailable
+from bot.recognition.analysis import InferenceJob
 from tests.bot.services.conftest import picture
 from tests.drawing import BLONDE, BLUE_HAIR, GREEN_HAIR, PINK_HAIR
 
@@ -70,3 +73,15 @@ async def test_a_non_image_is_rejected_with_a_user_message(services: Services) -
         await services.identify.identify(b"this is a text file, not a picture")
     assert caught.value.reason == "not_an_image"
     assert caught.value.user_message
+
+
+async def test_a_model_mismatch_tells_the_member_to_wait_and_the_operator_what_to_run(
+    services: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    analysis = await services.analyzer.analyze(InferenceJob(image=picture(BLONDE, 1)))
+    other = replace(analysis, tagger="other-tagger@9")
+    with pytest.raises(ModelUnavailable) as caught:
+        await services.identify.identify_analysis(other)
+    assert "reindex" not in caught.value.user_message and "operator" in caught.value.user_message
+    assert "other-tagger@9" in str(caught.value)  # the detail, for the log
+    assert "other-tagger@9" in caplog.text and "waifu-bot reindex" in caplog.text
