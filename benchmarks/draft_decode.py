@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image
 
 from bot.config import Settings
-from bot.inference.engine import create_engine, draft_side
+from bot.inference.engine import build_recognition_engine, draft_side
 from bot.recognition.analysis import InferenceJob
 from models.intake import load_image
 from tests.drawing import BLONDE, draw_character, encode
@@ -55,7 +55,7 @@ def main() -> None:
     args = parser.parse_args()
     data = twelve_megapixel_jpeg()
     with tempfile.TemporaryDirectory() as scratch:
-        engine = create_engine(Settings(data_dir=Path(scratch)))
+        engine = build_recognition_engine(Settings(data_dir=Path(scratch)))
     tagger = engine.tagger
     targets = {
         "full decode (no draft)": None,

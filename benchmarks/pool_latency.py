@@ -26,7 +26,7 @@ from benchmarks.heavy_model import build_calibrated
 from bot.config import OnnxSettings, PoolSettings, Settings
 from bot.inference import InferencePool
 from bot.inference.allocator import keep_freed_memory
-from bot.inference.engine import create_engine
+from bot.inference.engine import build_recognition_engine
 from bot.recognition.analysis import InferenceJob
 from models.intake import load_image
 from tests.drawing import BLONDE, BLUE_HAIR, GREEN_HAIR, PINK_HAIR, draw_character, encode
@@ -71,7 +71,7 @@ class Latencies:
 
 async def latency(settings: Settings, images: list[bytes], rounds: int) -> Latencies:
     """Per-image time in-process and through a one-worker pool with the same thread count, interleaved."""
-    engine = create_engine(settings)
+    engine = build_recognition_engine(settings)
     pool = InferencePool(settings)
     await pool.start()
     measured = Latencies()
@@ -128,7 +128,7 @@ async def throughput(settings: Settings, images: list[bytes], jobs: int) -> tupl
 
 def batching(settings: Settings, images: list[bytes], batch: int, rounds: int) -> tuple[float, float]:
     """Per-image CPU ms of the tagger alone: one image per run vs `batch` per run (one intra-op thread)."""
-    tagger = create_engine(settings).tagger
+    tagger = build_recognition_engine(settings).tagger
     decoded = [load_image(image).image for image in images[:batch]]
     tagger.predict_batch(decoded)
     single: list[float] = []

@@ -6,7 +6,7 @@ import asyncio
 from dataclasses import dataclass, field
 
 from bot.config import Settings
-from bot.inference.engine import create_engine
+from bot.inference.engine import build_recognition_engine
 from bot.inference.local import LocalAnalyzer
 from bot.inference.model_choice import open_embedding_metric, read_tagger_tags, session_config
 from bot.recognition.analysis import Analyzer
@@ -78,7 +78,7 @@ async def open_services(settings: Settings, *, analyzer: Analyzer | None = None)
     try:
         changes = await ChangeFeed.start(store)  # before the gallery loads, so no change falls in between
         if analyzer is None:
-            analyzer = LocalAnalyzer(await asyncio.to_thread(create_engine, settings))
+            analyzer = LocalAnalyzer(await asyncio.to_thread(build_recognition_engine, settings))
         gallery = await load_gallery(
             store, vocabulary, unknown_distance=settings.recognition.unknown_distance, metric=metric
         )

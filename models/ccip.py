@@ -17,7 +17,7 @@ import onnxruntime as ort
 from PIL import Image
 
 from models.errors import ModelUnavailable
-from models.preprocess import flatten_on_white
+from models.rgb import to_rgb
 from models.sessions import SessionConfig, create_session
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ DIFFERENCE_CHUNK = 255
 
 def prepare_ccip_input(image: Image.Image, size: int = DEFAULT_INPUT_SIZE) -> np.ndarray:
     """One CCIP input: [3, size, size] float32, RGB, BILINEAR-stretched (no pad), /255, CLIP mean/std."""
-    rgb = flatten_on_white(image)
+    rgb = to_rgb(image)
     if rgb.size != (size, size):
         rgb = rgb.resize((size, size), Image.Resampling.BILINEAR)
     pixels = np.asarray(rgb, dtype=np.float32) / np.float32(255.0)

@@ -131,14 +131,6 @@ def verify(location: ModelLocation, *, session_config: SessionConfig | None = No
         ) from error
 
 
-def open_tagger(name: str, cache_dir: Path | None, session_config: SessionConfig) -> Tagger:
-    """The tagger of a card, loaded from the cache; the engine calls this for a card-named tagger."""
-    location = locate_named(name, ModelKind.TAGGER, cache_dir)
-    return load_tagger(
-        location.directory, name=location.card.name, version=location.version, session_config=session_config
-    )
-
-
 def open_embedder(name: str, cache_dir: Path | None, session_config: SessionConfig) -> CcipEmbedder:
     """The CCIP embedder of a card, loaded from the cache with its shipped threshold."""
     location = locate_named(name, ModelKind.EMBEDDER, cache_dir)

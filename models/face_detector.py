@@ -20,7 +20,8 @@ import onnxruntime as ort
 from PIL import Image
 
 from models.errors import ModelUnavailable
-from models.preprocess import flatten_on_white
+from models.geometry import Box
+from models.rgb import to_rgb
 from models.sessions import SessionConfig, create_session
 
 log = logging.getLogger(__name__)
@@ -31,8 +32,6 @@ DEFAULT_IOU = 0.7
 LETTERBOX_FILL = (114, 114, 114)
 MAX_DETECTIONS = 300
 """Ultralytics' own cap; it bounds NMS time on a pathological output."""
-
-Box = tuple[int, int, int, int]
 
 
 @dataclass(frozen=True)
@@ -62,7 +61,7 @@ def prepare_detector_input(
     `input_size` is (width, height). Stretching (the default) resizes with BICUBIC like imgutils;
     letterboxing keeps the aspect ratio with BILINEAR and grey borders like Ultralytics.
     """
-    rgb = flatten_on_white(image)
+    rgb = to_rgb(image)
     width, height = rgb.size
     target_w, target_h = input_size
     if letterbox:

@@ -12,11 +12,6 @@ MAX_SQUARE_SIDE = 4096
 square would need 160 GB, so a longer picture is first shrunk (aspect kept) to this side. Below it, nothing changes."""
 
 
-def flatten_on_white(image: Image.Image) -> Image.Image:
-    """Any mode to 8-bit RGB with transparency on white, because WD taggers were trained on white backgrounds."""
-    return to_rgb(image)
-
-
 def pad_to_square(image: Image.Image) -> Image.Image:
     """Centre the picture on a white square so resizing keeps its aspect ratio."""
     width, height = image.size
@@ -40,7 +35,7 @@ def shrink_to_side(image: Image.Image, side: int) -> Image.Image:
 
 def prepare_tagger_input(image: Image.Image, size: int) -> np.ndarray:
     """Turn a picture into one WD input row: HxWx3 float32, BGR, 0..255, white-padded, BICUBIC-resized."""
-    square = pad_to_square(shrink_to_side(flatten_on_white(image), max(size, MAX_SQUARE_SIDE)))
+    square = pad_to_square(shrink_to_side(to_rgb(image), max(size, MAX_SQUARE_SIDE)))
     if square.size != (size, size):
         square = square.resize((size, size), Image.Resampling.BICUBIC)
     rgb = np.asarray(square, dtype=np.float32)

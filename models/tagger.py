@@ -47,14 +47,6 @@ class TagList:
         """Output columns of one category, so callers can slice ratings, characters or general tags."""
         return np.flatnonzero(self.categories == int(category))
 
-    def index_of(self, name: str) -> int:
-        """Output column of a tag name; KeyError when the tagger does not know the tag."""
-        lookup = self.__dict__.get("_lookup")
-        if lookup is None:
-            lookup = {tag: index for index, tag in enumerate(self.names)}
-            object.__setattr__(self, "_lookup", lookup)
-        return lookup[name]
-
 
 def read_selected_tags(csv_path: Path) -> TagList:
     """Read a WD selected_tags.csv, refusing files that do not have the WD columns."""

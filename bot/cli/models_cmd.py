@@ -8,10 +8,10 @@ from typing import Any
 
 from bot.cli.common import format_table, print_json
 from bot.config import Settings
+from bot.inference.model_choice import session_config
 from models.download import is_present, pull
 from models.errors import ModelUnavailable
 from models.registry import CARDS, DEFAULT_DETECTOR, DEFAULT_EMBEDDER, RECOMMENDED, ModelCard, get_card
-from models.sessions import SessionConfig
 
 BUILT_IN_TAGGER = "palette"
 
@@ -29,15 +29,6 @@ def add_parser(subparsers: Any) -> None:
     list_parser = actions.add_parser("list", help="show known models, which are downloaded and which are selected")
     list_parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     list_parser.set_defaults(handler=run_list)
-
-
-def session_config(settings: Settings) -> SessionConfig:
-    """The ONNX session settings of this process, so verification loads models as the bot will."""
-    return SessionConfig(
-        providers=tuple(settings.onnx.providers),
-        intra_op_threads=settings.intra_op_threads(),
-        inter_op_threads=settings.onnx.inter_op_threads,
-    )
 
 
 def run_pull(args: argparse.Namespace, settings: Settings) -> int:

@@ -15,7 +15,7 @@ def create_analyzer(settings: Settings) -> Analyzer:
     """The pool when `settings.pool.workers > 0`, else the engine in this process (one choice, made here)."""
     if settings.pool.workers > 0:
         return InferencePool(settings)
-    from bot.inference.engine import create_engine
+    from bot.inference.engine import build_recognition_engine
     from bot.inference.local import LocalAnalyzer  # imported late: the engine pulls in the models
 
-    return LocalAnalyzer(create_engine(settings))
+    return LocalAnalyzer(build_recognition_engine(settings))

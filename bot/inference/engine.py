@@ -99,7 +99,7 @@ class RecognitionEngine:
             notes.append(f"animated image: used the first of {loaded.frame_count} frames")
         width, height = loaded.original_size
         return ImageAnalysis(
-            tagger=self.tagger.identity,
+            tagger=self.tagger_identity,
             embedder=self.embedder_identity,
             whole=whole,
             faces=faces,
@@ -154,7 +154,7 @@ class RecognitionEngine:
         return self.tagger.tags.names[best]
 
 
-def create_engine(settings: Settings) -> RecognitionEngine:
+def build_recognition_engine(settings: Settings) -> RecognitionEngine:
     """Build the engine a process needs from its settings (top-level so pool workers can call it)."""
     location = resolve_tagger_dir(settings)
     config = session_config(settings)

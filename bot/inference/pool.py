@@ -28,7 +28,7 @@ from bot.config import Settings
 from bot.errors import Busy, InferenceFailed, PoolClosed
 from bot.inference.generation import Generation, start_generation
 from bot.inference.stats import PoolCounters, PoolHealth
-from bot.inference.worker import EngineFactory, Rejection, analyze_in_worker
+from bot.inference.worker import EngineFactory, analyze_in_worker
 from bot.recognition.analysis import ImageAnalysis, InferenceJob
 from models.errors import ImageRejected
 
@@ -45,9 +45,9 @@ def worker_settings(settings: Settings) -> Settings:
 
 
 def _default_engine_factory() -> EngineFactory:
-    from bot.inference.engine import create_engine  # imported late: the engine pulls in the models
+    from bot.inference.engine import build_recognition_engine  # imported late: the engine pulls in the models
 
-    return create_engine
+    return build_recognition_engine
 
 
 class InferencePool:
@@ -188,11 +188,9 @@ class InferencePool:
                         "Analysing this picture crashed the recognizer twice; try a different picture.",
                         detail=f"worker died twice on one job: {second}",
                     ) from second
-        if isinstance(outcome, Rejection):
-            raise outcome.to_error()
         return outcome
 
-    async def _attempt(self, job: InferenceJob) -> ImageAnalysis | Rejection:
+    async def _attempt(self, job: InferenceJob) -> ImageAnalysis:
         """Wait for a free worker, run the job under the timeout, and retire the executor if it broke."""
         await self._slots.acquire()
         slot_handed_over = False

@@ -2,7 +2,8 @@
 
 Everything here is top-level so the spawn/forkserver start methods can pickle it by reference.
 Exceptions are made portable before they cross the process boundary: an exception the parent cannot
-unpickle would mark the whole executor broken, taking every in-flight job down with it.
+unpickle would mark the whole executor broken, taking every in-flight job down with it. Our own errors
+(`UserFacingError`, `ImageRejected` among them) pickle by state, so they cross as themselves.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import pickle
 import signal
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from PIL import Image
@@ -37,19 +37,6 @@ class Engine(Protocol):
 
 EngineFactory = Callable[[Settings], Engine]
 """Top-level callable building an engine from settings; called once in each worker process."""
-
-
-@dataclass(frozen=True)
-class Rejection:
-    """An `ImageRejected` in transport form: its constructor takes two arguments, so it does not unpickle."""
-
-    reason: str
-    user_message: str
-    detail: str
-
-    def to_error(self) -> ImageRejected:
-        """The same error, rebuilt in the parent."""
-        return ImageRejected(self.reason, self.user_message, detail=self.detail)
 
 
 class WorkerError(RuntimeError):
@@ -98,16 +85,14 @@ def _warm_up(engine: Engine) -> None:
         log.debug("warm-up picture rejected by the engine; continuing")
 
 
-def analyze_in_worker(job: InferenceJob) -> ImageAnalysis | Rejection:
-    """Run one job on this worker's engine; image errors come back as values, others as portable errors."""
+def analyze_in_worker(job: InferenceJob) -> ImageAnalysis:
+    """Run one job on this worker's engine; errors are raised in a form the parent can unpickle."""
     if _load_error is not None:
         raise _load_error
     if _engine is None:
         raise WorkerError("the worker was not initialised with an engine")
     try:
         return _engine.analyze(job)
-    except ImageRejected as error:
-        return Rejection(error.reason, error.user_message, str(error))
     except Exception as error:
         raise portable_error(error) from None
 

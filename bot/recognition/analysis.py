@@ -12,8 +12,7 @@ from typing import Protocol
 
 import numpy as np
 
-Box = tuple[int, int, int, int]
-"""A region of the decoded, orientation-corrected image: (x0, y0, x1, y1) in pixels."""
+from models.geometry import Box  # re-exported: results and the engine name boxes through this contract
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from bot.errors import PermissionDenied
 from bot.recognition.gallery import Gallery, visible
-from bot.services.naming import resolve_character
+from bot.services.names import resolve_character
 from bot.store.records import CharacterRecord, ReferenceStatus
 from bot.store.repository import CharacterStore
 

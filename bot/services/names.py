@@ -1,4 +1,7 @@
-"""Name search as a person types: fuzzy over names and aliases, in any script, for autocomplete menus."""
+"""Finding characters by a name a person typed: autocomplete menus, and suggestions when no name matches.
+
+One fuzzy matcher (rapidfuzz WRatio after NFKC) over names and aliases, in any script.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +10,17 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process, utils
 
+from bot.errors import UnknownCharacter
 from bot.store.records import CharacterRecord
+from bot.store.repository import CharacterStore
 
 MAX_CHOICES = 25
 """Discord shows at most 25 autocomplete choices."""
 MIN_SCORE = 50.0
-"""WRatio score (0-100) below which a name is too different to offer."""
+"""WRatio score (0-100) below which a name is too different to offer while typing."""
+SUGGESTION_CUTOFF = 55.0
+"""WRatio score (0-100) below which a name is too different to suggest for an unknown name."""
+MAX_SUGGESTIONS = 3
 
 
 def normalized(text: str) -> str:
@@ -30,34 +38,58 @@ class NameChoice:
     """True for the typed text itself, offered as a new character's name."""
 
 
-def rank_names(typed: str, characters: list[CharacterRecord], limit: int = MAX_CHOICES) -> list[NameChoice]:
-    """Characters whose name or an alias resembles what was typed, best first, one choice per character."""
-    if not normalized(typed):
-        ordered = sorted(characters, key=lambda character: character.name.casefold())
-        return [NameChoice(character.name, character.name) for character in ordered[:limit]]
-    spoken: list[tuple[str, NameChoice]] = []  # (the name or alias compared, the choice it gives)
+def closest_names(
+    typed: str, characters: list[CharacterRecord], *, cutoff: float, limit: int
+) -> list[tuple[str, CharacterRecord]]:
+    """The names or aliases resembling what was typed, best first, one per character, with whose they are."""
+    spoken: list[tuple[str, CharacterRecord]] = []  # (the name or alias compared, its character)
     for character in characters:
-        spoken.append((character.name, NameChoice(character.name, character.name)))
-        spoken.extend((alias, NameChoice(f"{alias} ({character.name})", character.name)) for alias in character.aliases)
+        spoken.append((character.name, character))
+        spoken.extend((alias, character) for alias in character.aliases)
     found = process.extract(
         typed,
         [text for text, _ in spoken],
         scorer=fuzz.WRatio,
         processor=normalized,
-        score_cutoff=MIN_SCORE,
+        score_cutoff=cutoff,
         limit=None,
     )
-    chosen: list[NameChoice] = []
+    closest: list[tuple[str, CharacterRecord]] = []
     seen: set[str] = set()
     for _, _, position in found:
-        choice = spoken[position][1]
-        if choice.name in seen:
+        text, character = spoken[position]
+        if character.name in seen:
             continue
-        seen.add(choice.name)
-        chosen.append(choice)
-        if len(chosen) == limit:
+        seen.add(character.name)
+        closest.append((text, character))
+        if len(closest) == limit:
             break
-    return chosen
+    return closest
+
+
+def rank_names(typed: str, characters: list[CharacterRecord], limit: int = MAX_CHOICES) -> list[NameChoice]:
+    """Characters whose name or an alias resembles what was typed, best first, one choice per character."""
+    if not normalized(typed):
+        ordered = sorted(characters, key=lambda character: character.name.casefold())
+        return [NameChoice(character.name, character.name) for character in ordered[:limit]]
+    return [
+        NameChoice(text if text == character.name else f"{text} ({character.name})", character.name)
+        for text, character in closest_names(typed, characters, cutoff=MIN_SCORE, limit=limit)
+    ]
+
+
+def suggest_names(typed: str, characters: list[CharacterRecord], *, limit: int = MAX_SUGGESTIONS) -> list[str]:
+    """The known names or aliases closest to what was typed, best first, one per character."""
+    return [text for text, _ in closest_names(typed, characters, cutoff=SUGGESTION_CUTOFF, limit=limit)]
+
+
+async def resolve_character(store: CharacterStore, name: str, *, guild_id: int | None = None) -> CharacterRecord:
+    """The character with this name or alias visible from the guild, or UnknownCharacter with suggestions."""
+    character = await store.find_character(name, guild_id=guild_id)
+    if character is not None:
+        return character
+    known = await store.list_characters(guild_id=guild_id)
+    raise UnknownCharacter(name, suggest_names(name, known))
 
 
 def is_known(typed: str, characters: list[CharacterRecord]) -> bool:

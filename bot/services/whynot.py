@@ -13,7 +13,7 @@ from bot.recognition.analysis import Analyzer, ImageAnalysis, InferenceJob
 from bot.recognition.gallery import Gallery
 from bot.recognition.ranking import RankedCharacter, TagEvidence
 from bot.services.identify import check_same_tagger, rank_region
-from bot.services.naming import resolve_character
+from bot.services.names import resolve_character
 from bot.services.results import Evidence, WhyNotResult
 from bot.store.records import CharacterRecord
 from bot.store.repository import CharacterStore

@@ -17,10 +17,6 @@ class ReferenceStatus(enum.StrEnum):
     REJECTED = "rejected"
 
 
-GLOBAL_SCOPE: int | None = None
-"""`guild_id` of characters and references that serve every guild."""
-
-
 @dataclass(frozen=True)
 class CharacterRecord:
     """A character; `guild_id` None means global, else it is visible only in that guild."""

@@ -33,7 +33,6 @@ SERIES_LENGTH = 200
 """Longest series name a user may give."""
 GLOBAL_SCOPE_KEY = 0
 """`scope_key` of global rows; Discord snowflakes are never 0, and NULLs are never equal in a UNIQUE."""
-REFERENCE_STATUSES = ("pending", "approved", "rejected")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",

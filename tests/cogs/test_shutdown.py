@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from bot.config import Settings
-from bot.inference.engine import create_engine
+from bot.inference.engine import build_recognition_engine
 from bot.inference.local import LocalAnalyzer
 from bot.recognition.analysis import ImageAnalysis, InferenceJob
 from tests.cogs.conftest import World, enroll_cast, running_bot
@@ -19,7 +19,7 @@ class SlowAnalyzer:
     """The real in-process analyzer, slowed once `slow` is set so a shutdown can land mid-identify."""
 
     def __init__(self, settings: Settings) -> None:
-        self.inner = LocalAnalyzer(create_engine(settings))
+        self.inner = LocalAnalyzer(build_recognition_engine(settings))
         self.started = asyncio.Event()
         self.slow = False
 

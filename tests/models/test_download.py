@@ -20,8 +20,9 @@ from PIL import Image
 
 import models.download as download
 from models.errors import ModelUnavailable
-from models.registry import DEFAULT_DETECTOR, DEFAULT_EMBEDDER, DEFAULT_TAGGER, RECOMMENDED, get_card
+from models.registry import DEFAULT_DETECTOR, DEFAULT_EMBEDDER, DEFAULT_TAGGER, RECOMMENDED, ModelKind, get_card
 from models.sessions import SessionConfig
+from models.tagger import load_tagger
 from tests.models.hub_graphs import (
     ccip_feature_graph,
     channel_mean_graph,
@@ -117,7 +118,8 @@ def test_pull_fetches_every_file_and_the_models_load(hub: FakeHub, cache: Path) 
     assert all(download.is_present(get_card(name), cache) for name in RECOMMENDED)
 
     config = SessionConfig()
-    tagger = download.open_tagger(DEFAULT_TAGGER, cache, config)
+    location = download.locate_named(DEFAULT_TAGGER, ModelKind.TAGGER, cache)
+    tagger = load_tagger(location.directory, name=DEFAULT_TAGGER, version=location.version, session_config=config)
     assert tagger.identity == f"{DEFAULT_TAGGER}@{COMMIT[:12]}"
     assert tagger.predict(Image.new("RGB", (300, 200), (255, 255, 255)))[:4] == pytest.approx([0.25] * 4, abs=2e-3)
     embedder = download.open_embedder(DEFAULT_EMBEDDER, cache, config)

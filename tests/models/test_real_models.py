@@ -14,7 +14,7 @@ import pytest
 from models import download
 from models.registry import DEFAULT_DETECTOR, DEFAULT_EMBEDDER, ModelKind, cards_of_kind, get_card
 from models.sessions import SessionConfig
-from models.tagger import TagCategory
+from models.tagger import TagCategory, load_tagger
 from tests.drawing import BLONDE, BLUE_HAIR, PINK_HAIR, draw_character
 
 pytestmark = pytest.mark.realmodel
@@ -34,7 +34,8 @@ def _require(name: str) -> None:
 @pytest.mark.parametrize("name", [card.name for card in cards_of_kind(ModelKind.TAGGER)])
 def test_wd_tagger_gives_probabilities_and_sensible_ratings(name: str) -> None:
     _require(name)
-    tagger = download.open_tagger(name, CACHE, CONFIG)
+    location = download.locate_named(name, ModelKind.TAGGER, CACHE)
+    tagger = load_tagger(location.directory, name=name, version=location.version, session_config=CONFIG)
     assert tagger.input_size == 448
     assert 10_000 <= len(tagger.tags) <= 12_000
     assert 2_000 <= len(tagger.tags.indices(TagCategory.CHARACTER)) <= 3_500

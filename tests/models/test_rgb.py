@@ -6,7 +6,6 @@ import numpy as np
 from PIL import Image
 
 from models.intake import load_image
-from models.preprocess import flatten_on_white
 from models.rgb import WHITE, composite_on_white, to_rgb
 
 
@@ -14,7 +13,7 @@ def test_sixteen_bit_grey_is_scaled_not_saturated_by_every_path() -> None:
     values = np.array([[0, 32896, 65535]], dtype=np.uint16)
     deep = Image.frombytes("I;16", (3, 1), values.astype("<u2").tobytes())
     expected = [round(v * 255 / 65535) for v in (0, 32896, 65535)]  # 0, 128, 255
-    for converted in (to_rgb(deep), flatten_on_white(deep), load_image(deep).image):
+    for converted in (to_rgb(deep), load_image(deep).image):
         assert converted.mode == "RGB"
         assert [converted.getpixel((x, 0)) for x in range(3)] == [(grey, grey, grey) for grey in expected]
 
@@ -24,7 +23,7 @@ def test_half_transparent_black_lands_half_way_to_white() -> None:
     pixels[..., 3] = 128
     rgba = Image.fromarray(pixels, mode="RGBA")
     expected = round(255 * (1 - 128 / 255))  # black weighted 128/255 over white
-    for converted in (composite_on_white(rgba), to_rgb(rgba), flatten_on_white(rgba)):
+    for converted in (composite_on_white(rgba), to_rgb(rgba)):
         (r, g, b) = converted.getpixel((0, 0))
         assert abs(r - expected) <= 1 and r == g == b
 

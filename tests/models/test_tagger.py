@@ -197,10 +197,7 @@ def test_tag_list_categories(tmp_path: Path) -> None:
     assert tags.categories.dtype == np.int16
     assert tags.indices(TagCategory.CHARACTER).tolist() == [1]
     assert tags.indices(TagCategory.RATING).tolist() == [2]
-    assert tags.index_of("third_channel") == 2
     assert tags.counts.tolist() == [100, 101, 102]
-    with pytest.raises(KeyError):
-        tags.index_of("no_such_tag")
 
 
 def test_output_width_must_match_tag_count(tmp_path: Path) -> None:

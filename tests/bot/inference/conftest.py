@@ -11,7 +11,7 @@ import pytest_asyncio
 
 from bot.config import PoolSettings, Settings
 from bot.inference import InferencePool
-from bot.inference.engine import RecognitionEngine, create_engine
+from bot.inference.engine import RecognitionEngine, build_recognition_engine
 from tests.bot.inference.engines import magic_engine
 
 
@@ -29,7 +29,7 @@ def shared_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 @pytest.fixture(scope="module")
 def local_engine(shared_settings: Settings) -> RecognitionEngine:
     """The in-process engine results are compared with (also builds the palette tagger once)."""
-    return create_engine(shared_settings)
+    return build_recognition_engine(shared_settings)
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")

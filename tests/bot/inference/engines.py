@@ -9,7 +9,7 @@ import os
 import time
 
 from bot.config import Settings
-from bot.inference.engine import RecognitionEngine, create_engine
+from bot.inference.engine import RecognitionEngine, build_recognition_engine
 from bot.recognition.analysis import ImageAnalysis, InferenceJob
 
 CRASH = b"CRASH"
@@ -46,4 +46,4 @@ class MagicEngine:
 
 def magic_engine(settings: Settings) -> MagicEngine:
     """Engine factory for the pool: the production engine wrapped with the magic payloads."""
-    return MagicEngine(create_engine(settings))
+    return MagicEngine(build_recognition_engine(settings))

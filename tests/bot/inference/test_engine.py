@@ -15,7 +15,7 @@ from onnx import TensorProto, helper
 from PIL import Image
 
 from bot.config import Settings
-from bot.inference.engine import MIN_DRAFT_SIDE, create_engine, draft_side, scale_box
+from bot.inference.engine import MIN_DRAFT_SIDE, build_recognition_engine, draft_side, scale_box
 from bot.inference.local import LocalAnalyzer
 from bot.inference.model_choice import read_tagger_tags, resolve_tagger_dir
 from bot.recognition.analysis import InferenceJob
@@ -48,7 +48,7 @@ def write_channel_mean_tagger(directory: Path) -> Path:
 
 
 def test_palette_analysis_of_an_encoded_drawing(settings: Settings) -> None:
-    engine = create_engine(settings)
+    engine = build_recognition_engine(settings)
     data = encode(draw_character(BLONDE, seed=3), "JPEG", quality=90)
     analysis = engine.analyze(InferenceJob(image=data))
     identity, tags = read_tagger_tags(settings)
@@ -77,7 +77,7 @@ def test_scale_box_maps_draft_pixels_back_to_the_upload() -> None:
 
 
 def test_a_large_jpeg_is_draft_decoded_but_reported_at_its_own_size(settings: Settings) -> None:
-    engine = create_engine(settings)
+    engine = build_recognition_engine(settings)
     assert engine.draft == draft_side(engine.tagger)
     large = draw_character(BLONDE, seed=3).resize((2400, 1800), Image.Resampling.NEAREST)
     data = encode(large, "JPEG", quality=90)
@@ -92,14 +92,14 @@ def test_a_large_jpeg_is_draft_decoded_but_reported_at_its_own_size(settings: Se
 def test_animated_pictures_say_which_frame_was_used(settings: Settings) -> None:
     frames = [draw_character(BLONDE, seed=seed) for seed in range(3)]
     buffer = encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100)
-    analysis = create_engine(settings).analyze(InferenceJob(image=buffer))
+    analysis = build_recognition_engine(settings).analyze(InferenceJob(image=buffer))
     assert analysis.frame_count == 3
     assert analysis.notes == ("animated image: used the first of 3 frames",)
 
 
 def test_bad_bytes_are_rejected(settings: Settings) -> None:
     with pytest.raises(ImageRejected):
-        create_engine(settings).analyze(InferenceJob(image=b"GIF89a-but-nothing-else"))
+        build_recognition_engine(settings).analyze(InferenceJob(image=b"GIF89a-but-nothing-else"))
 
 
 def test_a_wd_folder_is_loaded_and_its_rating_reported(settings: Settings, tmp_path: Path) -> None:
@@ -107,7 +107,7 @@ def test_a_wd_folder_is_loaded_and_its_rating_reported(settings: Settings, tmp_p
     wd_settings = settings.model_copy(update={"tagger": str(folder)})
     location = resolve_tagger_dir(wd_settings)
     assert location.name == "means" and location.directory == folder.resolve()
-    engine = create_engine(wd_settings)
+    engine = build_recognition_engine(wd_settings)
     green = encode(Image.new("RGB", (16, 16), (0, 255, 0)))
     blue = encode(Image.new("RGB", (16, 16), (0, 0, 255)))
     # BGR input: column 0 reads blue, column 1 green.
@@ -139,7 +139,7 @@ def test_a_folder_without_model_files_is_refused(settings: Settings, tmp_path: P
 
 
 async def test_local_analyzer_gives_the_engine_result(settings: Settings) -> None:
-    engine = create_engine(settings)
+    engine = build_recognition_engine(settings)
     analyzer = LocalAnalyzer(engine)
     data = encode(draw_character(BLONDE, seed=4))
     threaded = await analyzer.analyze(InferenceJob(image=data))
@@ -158,7 +158,7 @@ def test_a_model_card_tagger_is_found_in_the_hub_cache(settings: Settings, tmp_p
     card_settings = settings.model_copy(update={"tagger": "wd-vit-tagger-v3", "model_cache_dir": cache})
     location = resolve_tagger_dir(card_settings)
     assert (location.name, location.version, location.directory) == ("wd-vit-tagger-v3", COMMIT[:12], folder)
-    engine = create_engine(card_settings)
+    engine = build_recognition_engine(card_settings)
     analysis = engine.analyze(InferenceJob(image=encode(Image.new("RGB", (8, 8), (255, 0, 0)))))
     assert analysis.tagger == f"wd-vit-tagger-v3@{COMMIT[:12]}"
     assert analysis.whole.tag_probs[5] == pytest.approx(1.0)
@@ -170,14 +170,14 @@ def test_missing_embedder_or_detector_names_the_pull_command(settings: Settings,
         recognition = settings.recognition.model_copy(update={switch: True})
         broken = settings.model_copy(update={"recognition": recognition, "model_cache_dir": tmp_path / "empty"})
         with pytest.raises(ModelUnavailable) as caught:
-            create_engine(broken)
+            build_recognition_engine(broken)
         assert f"waifu-bot models pull {card}" in caught.value.user_message
 
 
 def test_ccip_embeds_the_whole_picture_with_its_identity(settings: Settings, tmp_path: Path) -> None:
     identity = publish_ccip(tmp_path / "hub")
     recognition = settings.recognition.model_copy(update={"ccip": True})
-    engine = create_engine(
+    engine = build_recognition_engine(
         settings.model_copy(update={"recognition": recognition, "model_cache_dir": tmp_path / "hub"})
     )
     analysis = engine.analyze(InferenceJob(image=encode(draw_character(BLONDE, seed=1))))

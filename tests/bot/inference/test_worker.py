@@ -17,7 +17,7 @@ from bot.inference.allocator import keep_freed_memory
 from bot.inference.local import LocalAnalyzer
 from bot.inference.pool import worker_settings
 from bot.inference.stats import PoolCounters
-from bot.inference.worker import Rejection, WorkerError, portable_error
+from bot.inference.worker import WorkerError, portable_error
 from tests.bot.inference.conftest import pool_settings
 
 
@@ -27,10 +27,10 @@ class _Unpicklable(Exception):
         self.second = second
 
 
-def test_a_rejection_crosses_processes_as_the_same_image_error() -> None:
+def test_an_image_error_crosses_processes_as_itself() -> None:
     original = ImageRejected("too_many_pixels", "That image is too big.", detail="50000x50000")
-    transported = pickle.loads(pickle.dumps(Rejection(original.reason, original.user_message, str(original))))
-    rebuilt = transported.to_error()
+    assert portable_error(original) is original
+    rebuilt = pickle.loads(pickle.dumps(original))
     assert type(rebuilt) is ImageRejected
     assert (rebuilt.reason, rebuilt.user_message, str(rebuilt)) == (
         "too_many_pixels",

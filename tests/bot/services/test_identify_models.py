@@ -11,7 +11,7 @@ from PIL import Image
 
 from bot.app import Services, open_services
 from bot.config import Settings
-from bot.inference.engine import create_engine
+from bot.inference.engine import build_recognition_engine
 from bot.recognition.analysis import InferenceJob
 from tests.bot.fake_models import publish_ccip, publish_detector, rating_tags, write_wd_tagger
 from tests.bot.services.conftest import picture
@@ -97,7 +97,7 @@ def two_characters(seed: int) -> Image.Image:
 
 
 def test_each_face_is_analysed_on_its_own_grown_crop(settings: Settings, tmp_path: Path) -> None:
-    engine = create_engine(face_settings(settings, tmp_path / "hub", [LEFT_FACE, RIGHT_FACE]))
+    engine = build_recognition_engine(face_settings(settings, tmp_path / "hub", [LEFT_FACE, RIGHT_FACE]))
     image = two_characters(60)
     analysis = engine.analyze(InferenceJob(image=encode(image)))
     assert {face.box for face in analysis.faces} == {LEFT_FACE, RIGHT_FACE}
@@ -112,7 +112,7 @@ def test_each_face_is_analysed_on_its_own_grown_crop(settings: Settings, tmp_pat
 
 
 def test_face_boxes_of_a_draft_decoded_jpeg_are_in_upload_pixels(settings: Settings, tmp_path: Path) -> None:
-    engine = create_engine(face_settings(settings, tmp_path / "hub", [LEFT_FACE, RIGHT_FACE]))
+    engine = build_recognition_engine(face_settings(settings, tmp_path / "hub", [LEFT_FACE, RIGHT_FACE]))
     engine.draft = 320  # a 2560x1280 JPEG then decodes at 1/4 scale: 640x320, the detector's own size
     large = two_characters(60).resize((2560, 1280), Image.Resampling.NEAREST)
     analysis = engine.analyze(InferenceJob(image=encode(large, "JPEG", quality=95)))
@@ -122,7 +122,7 @@ def test_face_boxes_of_a_draft_decoded_jpeg_are_in_upload_pixels(settings: Setti
 
 
 def test_one_face_means_the_whole_picture_is_identified(settings: Settings, tmp_path: Path) -> None:
-    engine = create_engine(face_settings(settings, tmp_path / "hub", [LEFT_FACE]))
+    engine = build_recognition_engine(face_settings(settings, tmp_path / "hub", [LEFT_FACE]))
     analysis = engine.analyze(InferenceJob(image=encode(two_characters(60))))
     assert [face.box for face in analysis.faces] == [LEFT_FACE]
     assert analysis.regions == (analysis.whole,) and analysis.whole.box is None

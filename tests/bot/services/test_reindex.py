@@ -12,7 +12,7 @@ import pytest
 from bot.app import Services, open_services
 from bot.cli.main import main
 from bot.config import Settings
-from bot.inference.engine import create_engine
+from bot.inference.engine import build_recognition_engine
 from bot.recognition.analysis import ImageAnalysis, InferenceJob
 from bot.services.reindex import reindex
 from bot.store.records import ReferenceRecord
@@ -79,7 +79,7 @@ async def test_reindex_recomputes_other_models_references_and_the_gallery_serves
         references = await all_references(services)
     finally:
         await services.close()
-    engine = create_engine(switched)
+    engine = build_recognition_engine(switched)
     by_picture = {services.images.relative_path(data): data for data in pictures.values()}
     for reference in references:
         expected = engine.analyze(InferenceJob(image=by_picture[reference.image_path], detect_faces=False))
