@@ -15,6 +15,7 @@ from bot.recognition.vocabulary import select_vocabulary
 from bot.services.characters import CharacterService
 from bot.services.enrollment import EnrollmentService
 from bot.services.gallery_loading import load_gallery, reload_characters
+from bot.services.guild_settings import GuildSettings
 from bot.services.identify import IdentifyService
 from bot.services.names import NameSearch
 from bot.services.reference_images import ReferenceImages
@@ -22,6 +23,7 @@ from bot.services.references import ReferencePictures
 from bot.services.review import ReviewService
 from bot.services.whynot import WhyNotService
 from bot.store.changes import ChangeFeed
+from bot.store.guild_settings import GuildSettingsStore
 from bot.store.repository import CharacterStore
 
 
@@ -41,8 +43,12 @@ class Services:
     review: ReviewService
     pictures: ReferencePictures
     names: NameSearch
+    guild_settings: GuildSettings
+    """Each guild's moderator role and auto-identify channels, in the store's database (one engine)."""
     changes: ChangeFeed
     """The audit log followed from the moment the gallery was loaded."""
+    owns_analyzer: bool = field(default=False, repr=False)
+    """Whether `open_services` created the analyzer (so `close` releases it) or a caller lent it (and closes it)."""
     _unapplied: set[int] = field(default_factory=set, init=False, repr=False)
     _refreshing: asyncio.Lock = field(default_factory=asyncio.Lock, init=False, repr=False)
 
@@ -61,20 +67,25 @@ class Services:
             return reloaded
 
     async def close(self) -> None:
-        """Release the analyzer (workers, sessions) and the database connections."""
+        """Release what `open_services` opened: the database connections, and the analyzer only if it made it."""
         try:
-            await self.analyzer.close()
+            if self.owns_analyzer:
+                await self.analyzer.close()
         finally:
             await self.store.close()
 
 
 async def open_services(settings: Settings, *, analyzer: Analyzer | None = None) -> Services:
-    """Open the store (migrating it), the analyzer (unless given, e.g. the pool) and load the gallery."""
+    """Open the store (migrating it) and load the gallery; analyze with `analyzer` or, if None, one made here.
+
+    A given analyzer (e.g. the started pool) stays its caller's: `Services.close` leaves it open.
+    """
     identity, tags = await asyncio.to_thread(read_tagger_tags, settings)
     vocabulary = select_vocabulary(tags, tagger=identity)
     # The gallery compares embeddings with the small metrics model in this process, even when a pool embeds.
     metric = await asyncio.to_thread(open_embedding_metric, settings, session_config(settings))
     store = await CharacterStore.open(settings.resolved_database_url())
+    owns_analyzer = analyzer is None
     try:
         changes = await ChangeFeed.start(store)  # before the gallery loads, so no change falls in between
         if analyzer is None:
@@ -83,7 +94,11 @@ async def open_services(settings: Settings, *, analyzer: Analyzer | None = None)
             store, vocabulary, unknown_distance=settings.recognition.unknown_distance, metric=metric
         )
     except BaseException:
-        await store.close()
+        try:
+            if owns_analyzer and analyzer is not None:
+                await analyzer.close()
+        finally:
+            await store.close()
         raise
     images = ReferenceImages(settings.reference_dir)
     recognition = settings.recognition
@@ -93,7 +108,7 @@ async def open_services(settings: Settings, *, analyzer: Analyzer | None = None)
         gallery,
         images,
         duplicate_hash_distance=recognition.duplicate_hash_distance,
-        submissions_per_hour=settings.discord.submissions_per_hour,
+        submissions_per_hour=settings.enrollment.submissions_per_hour,
     )
     return Services(
         settings=settings,
@@ -108,5 +123,7 @@ async def open_services(settings: Settings, *, analyzer: Analyzer | None = None)
         review=ReviewService(store, images, enrollment),
         pictures=ReferencePictures(store, images),
         names=NameSearch(store),
+        guild_settings=GuildSettings(GuildSettingsStore.beside(store)),
         changes=changes,
+        owns_analyzer=owns_analyzer,
     )

@@ -6,11 +6,15 @@ Why pydantic-settings: every knob is typed, documented in one place, and testabl
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+log = logging.getLogger(__name__)
 
 
 def default_data_dir() -> Path:
@@ -64,6 +68,12 @@ class PoolSettings(BaseModel):
     shutdown_deadline: float = Field(10.0, description="Seconds to drain in-flight jobs on shutdown.")
 
 
+class EnrollmentSettings(BaseModel):
+    """The policy for members' submissions, whichever client they come from."""
+
+    submissions_per_hour: int = Field(10, description="Pictures one member may submit per hour (at least 1).")
+
+
 class DiscordSettings(BaseModel):
     """The Discord client; the token comes from DISCORD_TOKEN (see `Settings.discord_token`)."""
 
@@ -72,7 +82,6 @@ class DiscordSettings(BaseModel):
     identify_per_minute: int = Field(
         6, ge=1, description="Pictures one person may have identified or explained per minute (inference is shared)."
     )
-    submissions_per_hour: int = 10
     notify_submitter: bool = True
 
 
@@ -89,11 +98,30 @@ class Settings(BaseSettings):
     onnx: OnnxSettings = Field(default_factory=OnnxSettings)
     recognition: RecognitionSettings = Field(default_factory=RecognitionSettings)
     pool: PoolSettings = Field(default_factory=PoolSettings)
+    enrollment: EnrollmentSettings = Field(default_factory=EnrollmentSettings)
     discord: DiscordSettings = Field(default_factory=DiscordSettings)
     discord_token: SecretStr | None = Field(
         None, validation_alias="DISCORD_TOKEN", description="Bot token; never logged."
     )
     log_level: str = "INFO"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _submissions_per_hour_moved(cls, data: Any) -> Any:
+        """Still read the old WAIFU_DISCORD__SUBMISSIONS_PER_HOUR (now under enrollment), with a warning."""
+        if not isinstance(data, dict) or not isinstance(data.get("discord"), dict):
+            return data
+        discord = dict(data["discord"])
+        if "submissions_per_hour" not in discord:
+            return data
+        old = discord.pop("submissions_per_hour")
+        log.warning(
+            "WAIFU_DISCORD__SUBMISSIONS_PER_HOUR is deprecated: set WAIFU_ENROLLMENT__SUBMISSIONS_PER_HOUR instead"
+        )
+        enrollment = data.get("enrollment") or {}
+        if isinstance(enrollment, dict) and "submissions_per_hour" not in enrollment:
+            enrollment = {**enrollment, "submissions_per_hour": old}
+        return {**data, "discord": discord, "enrollment": enrollment}
 
     @field_validator("data_dir")
     @classmethod

@@ -44,7 +44,7 @@ async def is_moderator(interaction: discord.Interaction) -> bool:
         return False
     if interaction.permissions.manage_guild:
         return True
-    role_id = await bot_of(interaction).guild_settings.mod_role(interaction.guild.id)
+    role_id = await bot_of(interaction).services.guild_settings.mod_role(interaction.guild.id)
     return role_id is not None and any(role.id == role_id for role in interaction.user.roles)
 
 

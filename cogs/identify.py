@@ -66,7 +66,7 @@ class IdentifyCog(MenuCog):
     async def cog_load(self) -> None:
         """Register the context menu and remember where auto-identify is on."""
         await super().cog_load()
-        self.auto_channels = await self.bot.guild_settings.all_autoidentify_channels()
+        self.auto_channels = await self.bot.services.guild_settings.all_autoidentify_channels()
 
     @app_commands.command(name="identify", description="Who is the character in this picture?")
     @app_commands.describe(image="A picture (PNG, JPEG, GIF, WebP or BMP)")

@@ -23,7 +23,7 @@ class SettingsCog(commands.GroupCog, group_name="settings", group_description="S
     @app_commands.describe(role="The moderator role; leave empty to clear it (Manage Server always works)")
     async def modrole(self, interaction: discord.Interaction, role: discord.Role | None = None) -> None:
         """Set or clear the moderator role."""
-        await self.bot.guild_settings.set_mod_role(guild_id_of(interaction), role.id if role else None)
+        await self.bot.services.guild_settings.set_mod_role(guild_id_of(interaction), role.id if role else None)
         text = f"Moderators are now members with {role.mention}." if role else "The moderator role was cleared."
         if role:  # default permissions hide the moderator commands from the role until the server shows them
             text += " Discord lists `/review` and `/character` for Manage Server only until you allow the role too"
@@ -34,7 +34,7 @@ class SettingsCog(commands.GroupCog, group_name="settings", group_description="S
     @app_commands.describe(channel="The channel", enabled="On or off")
     async def autoidentify(self, interaction: discord.Interaction, channel: discord.TextChannel, enabled: bool) -> None:
         """Turn auto-identify on or off in one channel."""
-        await self.bot.guild_settings.set_autoidentify(guild_id_of(interaction), channel.id, enabled)
+        await self.bot.services.guild_settings.set_autoidentify(guild_id_of(interaction), channel.id, enabled)
         identify = self.bot.get_cog("IdentifyCog")
         if identify is not None:
             channels: set[int] = identify.auto_channels  # type: ignore[attr-defined]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pydantic
@@ -41,3 +42,20 @@ def test_a_data_dir_that_is_a_file_is_refused(tmp_path: Path) -> None:
     a_file.write_text("not a folder")
     with pytest.raises(pydantic.ValidationError, match="not a folder"):
         Settings(data_dir=a_file, _env_file=None)
+
+
+def test_submissions_per_hour_is_enrollment_policy(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WAIFU_ENROLLMENT__SUBMISSIONS_PER_HOUR", "4")
+    assert Settings(_env_file=None).enrollment.submissions_per_hour == 4
+    assert not hasattr(Settings(_env_file=None).discord, "submissions_per_hour")
+
+
+def test_the_old_discord_variable_still_works_with_a_warning(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("WAIFU_DISCORD__SUBMISSIONS_PER_HOUR", "3")
+    with caplog.at_level(logging.WARNING, logger="bot.config"):
+        assert Settings(_env_file=None).enrollment.submissions_per_hour == 3
+    assert "WAIFU_ENROLLMENT__SUBMISSIONS_PER_HOUR" in caplog.text
+    monkeypatch.setenv("WAIFU_ENROLLMENT__SUBMISSIONS_PER_HOUR", "5")
+    assert Settings(_env_file=None).enrollment.submissions_per_hour == 5  # the new name wins

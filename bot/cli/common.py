@@ -44,12 +44,16 @@ def name_file(path: Path, error: ImageRejected) -> UsageError:
 
 @asynccontextmanager
 async def services_for(settings: Settings) -> AsyncIterator[Services]:
-    """Open the services for one command and always close them."""
-    services = await open_services(settings, analyzer=create_analyzer(settings))
+    """Open the analyzer and the services for one command and always close both (the services, then the analyzer)."""
+    analyzer = create_analyzer(settings)
     try:
-        yield services
+        services = await open_services(settings, analyzer=analyzer)
+        try:
+            yield services
+        finally:
+            await services.close()
     finally:
-        await services.close()
+        await analyzer.close()
 
 
 def progress_bar(total: int, description: str, unit: str = "img", *, quiet: bool = False) -> tqdm:

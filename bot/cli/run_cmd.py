@@ -10,7 +10,6 @@ import logging
 from bot.cli.common import UsageError
 from bot.config import Settings
 from bot.inference import InferencePool, create_analyzer, install_stop_signals
-from bot.recognition.analysis import Analyzer
 
 log = logging.getLogger(__name__)
 
@@ -40,24 +39,24 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
         raise UsageError("DISCORD_TOKEN is not set: create a bot in the Discord developer portal and export its token.")
     logging.getLogger().setLevel(settings.log_level.upper())
     logging.getLogger("discord").setLevel(max(logging.INFO, logging.getLogger().level))
-    analyzer: Analyzer | None = None
-    if settings.pool.workers > 0:
-        analyzer = create_analyzer(settings)
+    # this command opens the analyzer (the pool, or the engine in-process), so this command closes it
+    analyzer = await asyncio.to_thread(create_analyzer, settings)  # an in-process engine loads models: off the loop
+    try:
         if isinstance(analyzer, InferencePool):
             await analyzer.start()
-    bot = WaifuBot(settings, auto_identify=args.auto_identify, analyzer=analyzer)
-    stop = asyncio.Event()
-    uninstall = install_stop_signals(stop)
-    runner = asyncio.create_task(bot.start(settings.discord_token.get_secret_value()))
-    stopper = asyncio.create_task(stop.wait())
-    try:
-        await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        bot = WaifuBot(settings, auto_identify=args.auto_identify, analyzer=analyzer)
+        stop = asyncio.Event()
+        uninstall = install_stop_signals(stop)
+        runner = asyncio.create_task(bot.start(settings.discord_token.get_secret_value()))
+        stopper = asyncio.create_task(stop.wait())
+        try:
+            await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            uninstall()
+            stopper.cancel()
+            await bot.close()  # answers in progress finish before the analyzer goes
     finally:
-        uninstall()
-        stopper.cancel()
-        await bot.close()
-        if analyzer is not None and not hasattr(bot, "services"):
-            await analyzer.close()  # the bot never took ownership of it
+        await analyzer.close()
     if runner.done() and not runner.cancelled() and runner.exception() is not None:
         raise explained(runner.exception())  # type: ignore[arg-type]
     with contextlib.suppress(asyncio.CancelledError):

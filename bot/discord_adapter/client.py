@@ -17,7 +17,6 @@ from bot.config import Settings
 from bot.discord_adapter.tree import WaifuTree
 from bot.errors import UsageError
 from bot.recognition.analysis import Analyzer
-from bot.store.guild_settings import GuildSettingsStore
 
 log = logging.getLogger(__name__)
 
@@ -72,10 +71,13 @@ def explained(error: BaseException) -> BaseException:
 
 
 class WaifuBot(commands.Bot):
-    """A `commands.Bot` whose state is the core `Services` plus the per-guild Discord settings."""
+    """A `commands.Bot` whose state is the core `Services` (guild settings included) and an HTTP session.
+
+    An analyzer given to it (the pool `waifu-bot run` started) stays the giver's to close; without one, the
+    services make an in-process analyzer and close it themselves.
+    """
 
     services: Services
-    guild_settings: GuildSettingsStore
     http_session: aiohttp.ClientSession
 
     def __init__(
@@ -102,11 +104,9 @@ class WaifuBot(commands.Bot):
         self._background: list[asyncio.Task[None]] = []
 
     async def setup_hook(self) -> None:
-        """Open the store and analyzer, load the cogs, and make the commands known to Discord."""
+        """Open the services (one store, one migration), load the cogs, and make the commands known to Discord."""
         self.services = await open_services(self.settings, analyzer=self._given_analyzer)
         self._opened.append(self.services)
-        self.guild_settings = await GuildSettingsStore.open(self.settings.resolved_database_url())
-        self._opened.append(self.guild_settings)
         self.http_session = aiohttp.ClientSession()
         self._opened.append(self.http_session)
         for extension in EXTENSIONS:

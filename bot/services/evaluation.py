@@ -19,7 +19,7 @@ from bot.app import Services, open_services
 from bot.config import Settings
 from bot.errors import DuplicateReference
 from bot.inference import create_analyzer
-from bot.recognition.analysis import Analyzer, ImageAnalysis, InferenceJob
+from bot.recognition.analysis import Analyzer, ImageAnalysis
 from bot.services.batch import analyze_many
 from bot.services.identify import rank_region
 from bot.store.names import clean_name, name_key
@@ -149,19 +149,6 @@ def split_dataset(
     return references, queries
 
 
-class _Borrowed:
-    """Lends an analyzer to temporary services without letting them close it."""
-
-    def __init__(self, analyzer: Analyzer) -> None:
-        self._analyzer = analyzer
-
-    async def analyze(self, job: InferenceJob) -> ImageAnalysis:
-        return await self._analyzer.analyze(job)
-
-    async def close(self) -> None:
-        """The owner closes the analyzer."""
-
-
 async def evaluate(
     directory: Path,
     settings: Settings,
@@ -186,7 +173,7 @@ async def evaluate(
         by_path = dict(zip((path for _, path in ordered), analyses, strict=True))
         with tempfile.TemporaryDirectory(prefix="waifu-eval-") as scratch:
             scratch_settings = settings.model_copy(update={"data_dir": Path(scratch), "database_url": None})
-            services = await open_services(scratch_settings, analyzer=_Borrowed(analyzer))
+            services = await open_services(scratch_settings, analyzer=analyzer)  # lent: closing them leaves it open
             try:
                 used_refs, folders, skipped = await _enroll_references(services, references, by_path)
                 outcomes = await _query(services, queries, by_path, folders, skipped)

@@ -9,6 +9,7 @@ from sqlalchemy import BigInteger, Column, Table, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.store.database import WRITE_OPTION, open_engine
+from bot.store.sessions import StoreSessions
 from bot.store.tables import Base
 
 metadata = Base.metadata
@@ -38,8 +39,13 @@ class GuildSettingsStore:
 
     @classmethod
     async def open(cls, url: str) -> GuildSettingsStore:
-        """Open (and migrate) the database at `url`."""
+        """Open (and migrate) the database at `url`; `close` releases it."""
         return cls(await open_engine(url), owns_engine=True)
+
+    @classmethod
+    def beside(cls, store: StoreSessions) -> GuildSettingsStore:
+        """The guild settings on an open store's engine: no second engine or migration; the store closes it."""
+        return cls(store.engine)
 
     async def close(self) -> None:
         """Release the engine when this store opened it."""

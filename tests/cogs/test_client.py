@@ -33,21 +33,19 @@ async def test_every_extension_loads_and_commands_do_not_clash(
         async with running_bot(bot_settings, world.emu) as bot:
             loaded = set(bot.extensions)
             closed: list[str] = []
-            for name in ("services", "guild_settings"):
-                resource = getattr(bot, name)
-                original = resource.close
+            original = bot.services.close
 
-                async def tracking(original=original, name=name) -> None:
-                    closed.append(name)
-                    await original()
+            async def tracking() -> None:
+                closed.append("services")
+                await original()
 
-                resource.close = tracking
+            bot.services.close = tracking
     assert loaded == set(EXTENSIONS)
     synced = [(c["name"], c.get("type", 1)) for c in world.emu.commands[None]]
     assert sorted(synced) == sorted(EXPECTED_COMMANDS)  # each exactly once
     assert world.emu.identifies[-1]["intents"] == discord.Intents(guilds=True).value
     assert world.emu.token not in caplog.text
-    assert closed == ["guild_settings", "services"]  # newest first, after disconnecting
+    assert closed == ["services"]  # after disconnecting; the guild settings live in the services' one store
     assert bot.http_session.closed and bot.is_closed()
 
 

@@ -149,7 +149,7 @@ async def test_pending_submissions_and_review_buttons_survive_a_restart(world: W
 
 
 async def test_submissions_are_rate_limited_per_user(world: World, bot_settings: Settings) -> None:
-    bot_settings.discord.submissions_per_hour = 2
+    bot_settings.enrollment.submissions_per_hour = 2
     async with running_bot(bot_settings, world.emu):
         first, second, third = [await submit(world, "Midori", seed) for seed in (95, 96, 97)]
         other_user = await (
