@@ -1,4 +1,6 @@
-"""The house: configuration, the character store, the gallery, services, the CLI and the Discord client.
+"""The house: app wiring (`app`), settings (`config`) and the one error tree (`errors`), then its rooms.
 
-Nothing under `bot/` except `bot/discord_client.py` imports `discord`.
+`services/` (what clients call), `recognition/` (pure ranking maths), `inference/` (where analysis runs),
+`store/` (the database), `cli/` (the command line) and `discord_adapter/` (the Discord client). Only
+`discord_adapter/` (with `cogs/`) imports `discord`; `tests/test_layout.py` keeps every room's rule.
 """
