@@ -63,7 +63,25 @@ class PoolSettings(BaseModel):
         ge=0,
         description="Worker processes for inference (default: one per core); 0 runs inference in-process.",
     )
-    max_in_flight: int = Field(16, description="Jobs queued or running before callers are told 'busy'.")
+    max_in_flight: int = Field(
+        256,
+        ge=1,
+        description="Hard cap on jobs queued or running (they hold their bytes); below it, max_wait decides 'busy'.",
+    )
+    max_wait: float = Field(
+        10.0, gt=0, description="Expected queue wait (seconds, from recent job times) beyond which callers get 'busy'."
+    )
+    max_queued_per_owner: int = Field(
+        8, ge=1, description="Jobs one submitter (a Discord user) may have queued or running at once."
+    )
+    job_memory_mb: int | None = Field(
+        1024,
+        ge=64,
+        description="Address space (MB) a worker may add beyond its loaded models (RLIMIT_AS); None: no cap.",
+    )
+    job_cpu_seconds: float | None = Field(
+        30.0, gt=0, description="CPU seconds (all threads) one job may use in a worker (RLIMIT_CPU); None: no cap."
+    )
     job_timeout: float = Field(30.0, description="Seconds before a job is abandoned.")
     shutdown_deadline: float = Field(10.0, description="Seconds to drain in-flight jobs on shutdown.")
 

@@ -19,6 +19,7 @@ from typing import NoReturn
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from models.errors import ImageRejected
+from models.frames import MAX_FRAMES_COUNTED, count_gif_frames, count_tiff_directories
 from models.rgb import to_rgb
 
 logger = logging.getLogger(__name__)
@@ -27,6 +28,11 @@ logger = logging.getLogger(__name__)
 SUPPORTED_FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "BMP", "TIFF")
 
 _FORMAT_NAMES = "PNG, JPEG, GIF, WebP, BMP, TIFF"
+
+MAX_ASPECT = 100.0
+"""Longest side over shortest side accepted: beyond it a file is a strip (1 x 40,000,000 passes a pixel cap), and
+every model pads it to a square the character would be a few pixels of, so it is refused from the header."""
+
 _DIB_HEADER_SIZES = {12, 16, 40, 52, 56, 64, 108, 124}
 
 
@@ -69,6 +75,8 @@ def load_image(
     max_pixels: int = 40_000_000,
     max_bytes: int | None = None,
     draft_size: tuple[int, int] | None = (1536, 1536),
+    max_aspect: float | None = MAX_ASPECT,
+    max_side: int | None = None,
 ) -> LoadedImage:
     """Decode one upload into an RGB image with the limits checked before any pixel is decoded.
 
@@ -76,6 +84,8 @@ def load_image(
     (Pillow's own bomb guard, twice `Image.MAX_IMAGE_PIXELS`, still applies above that and is reported the
     same way). With `draft_size`, a JPEG is decoded at the largest DCT scale (1/2, 1/4, 1/8) that keeps
     both sides >= `draft_size`; a JPEG smaller than `draft_size` on either side is decoded in full.
+    `max_aspect` refuses strips from the header; with `max_side` the decoded picture is reduced (aspect kept) so its
+    longer side is at most that, so hashing and every model's resize work on a small picture.
     Animated files give their first frame (a PIL image input gives its current frame). A path that cannot
     be read raises the usual `OSError`, a non-positive `draft_size` `ValueError`; anything wrong with the
     content raises `ImageRejected`.
@@ -83,7 +93,7 @@ def load_image(
     if draft_size is not None and min(draft_size) <= 0:
         raise ValueError(f"draft_size must be positive, got {draft_size}")
     if isinstance(source, Image.Image):
-        return _decode(source, data=None, max_pixels=max_pixels, draft_size=None)
+        return _decode(source, data=None, limits=_Limits(max_pixels, max_aspect, max_side), draft_size=None)
     data = _read_source(source, max_bytes)
     if not data:
         _reject("empty", "That file is empty. Please upload the picture again.", detail="0 bytes")
@@ -105,7 +115,22 @@ def load_image(
     except Exception as exc:  # a plugin may raise anything on hostile headers; all of it is a bad upload
         _reject_broken(exc, data, stage="open")
     with opened:
-        return _decode(opened, data=data, max_pixels=max_pixels, draft_size=draft_size)
+        return _decode(opened, data=data, limits=_Limits(max_pixels, max_aspect, max_side), draft_size=draft_size)
+
+
+def check_size(size: int, max_bytes: int | None) -> None:
+    """Refuse an upload from its byte count alone, before anyone reads, copies or pickles its bytes."""
+    if max_bytes is not None and size > max_bytes:
+        _reject_too_large(size, max_bytes)
+
+
+@dataclass(frozen=True)
+class _Limits:
+    """The caps one `load_image` call applies to the header and the decoded picture."""
+
+    max_pixels: int
+    max_aspect: float | None
+    max_side: int | None
 
 
 def _read_source(source: bytes | bytearray | memoryview | str | os.PathLike[str], max_bytes: int | None) -> bytes:
@@ -113,21 +138,26 @@ def _read_source(source: bytes | bytearray | memoryview | str | os.PathLike[str]
     if isinstance(source, bytes | bytearray | memoryview):
         return bytes(source)
     path = Path(source)
-    size = path.stat().st_size
-    if max_bytes is not None and size > max_bytes:
-        _reject_too_large(size, max_bytes)
-    return path.read_bytes()
+    check_size(path.stat().st_size, max_bytes)
+    with path.open("rb") as handle:  # the file may have grown since the stat: never read more than the cap allows
+        data = handle.read() if max_bytes is None else handle.read(max_bytes + 1)
+    check_size(len(data), max_bytes)
+    return data
 
 
 def _decode(
-    image: Image.Image, *, data: bytes | None, max_pixels: int, draft_size: tuple[int, int] | None
+    image: Image.Image, *, data: bytes | None, limits: _Limits, draft_size: tuple[int, int] | None
 ) -> LoadedImage:
     """Check the header size, decode the first frame and normalise it; `image` is not returned itself."""
     width, height = image.size
+    max_pixels = limits.max_pixels
     if width <= 0 or height <= 0:
         _reject_broken(ValueError(f"header size {width}x{height}"), data, stage="header")
     if width * height > max_pixels:
         _reject_too_many_pixels((width, height), max_pixels, detail="from the header, before decoding")
+    if limits.max_aspect is not None and max(width, height) > limits.max_aspect * min(width, height):
+        _reject_too_thin((width, height), limits.max_aspect)
+    frame_count = _count_frames(image, data)  # before decoding: counting must not follow a moved frame pointer
     original_mode = image.mode
     if draft_size is not None and image.format in ("JPEG", "MPO"):
         image.draft("RGB", draft_size)
@@ -137,16 +167,20 @@ def _decode(
         rgb = to_rgb(upright)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         _reject_too_many_pixels((width, height), max_pixels, detail=str(exc))
+    except MemoryError:  # over the worker's memory limit: a cost, not damage (the worker names it)
+        raise
     except Exception as exc:  # decoders raise OSError, SyntaxError, ValueError, EOFError, zlib.error, ...
         _reject_broken(exc, data, stage="decode")
     if rgb is image:
         rgb = image.copy()  # never hand back the file-backed object itself
+    if limits.max_side is not None and max(rgb.size) > limits.max_side:
+        rgb.thumbnail((limits.max_side, limits.max_side), Image.Resampling.BICUBIC, reducing_gap=2.0)
     rotated = upright.size != image.size
     original_size = (height, width) if rotated else (width, height)
     return LoadedImage(
         image=rgb,
         source_format=_format_name(image.format),
-        frame_count=_count_frames(image),
+        frame_count=frame_count,
         original_mode=original_mode,
         original_size=original_size,
     )
@@ -164,11 +198,20 @@ def _apply_exif_orientation(image: Image.Image) -> Image.Image:
         return image
 
 
-def _count_frames(image: Image.Image) -> int:
-    """Frames in the file; a broken tail after a good first frame still counts the frames found."""
+def _count_frames(image: Image.Image, data: bytes | None) -> int:
+    """Frames in the file, at most MAX_FRAMES_COUNTED, read from frame headers without decoding or seeking frames.
+
+    Pillow's `n_frames` seeks through every TIFF directory and GIF frame, so uploads of those two are walked by
+    models.frames; PNG, WebP and MPO state their count in a header Pillow has already read (a caller's own PIL
+    image is trusted with `n_frames`).
+    """
     try:
-        return max(1, int(getattr(image, "n_frames", 1)))
-    except Exception as exc:  # counting seeks through the file; a damaged later frame must not lose frame 0
+        if image.format == "TIFF" and data is not None:
+            return count_tiff_directories(data)
+        if image.format == "GIF" and data is not None:
+            return count_gif_frames(data)
+        return max(1, min(MAX_FRAMES_COUNTED, int(getattr(image, "n_frames", 1))))
+    except Exception as exc:  # a damaged later frame header must not lose frame 0
         logger.info("could not count frames, reporting 1: %r", exc)
         return 1
 
@@ -220,6 +263,16 @@ def _reject_too_large(size: int, max_bytes: int) -> NoReturn:
         f"That file is too large ({size / 1_000_000:.1f} MB; the limit is {max_bytes / 1_000_000:.1f} MB). "
         "Please send a smaller or more compressed version.",
         detail=f"{size} bytes > max_bytes={max_bytes}",
+    )
+
+
+def _reject_too_thin(size: tuple[int, int], max_aspect: float) -> NoReturn:
+    """Refuse a strip from its header: far longer than wide, it would be padded to a vast, nearly empty square."""
+    _reject(
+        "too_thin",
+        f"That image is too long and thin ({size[0]}x{size[1]} pixels; at most {max_aspect:g} to 1). "
+        "Please crop it to the part with the character.",
+        detail=f"{size[0]}x{size[1]} pixels, max_aspect={max_aspect:g}: from the header, before decoding",
     )
 
 

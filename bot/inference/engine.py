@@ -24,6 +24,9 @@ MIN_DRAFT_SIDE = 512
 """No JPEG is draft-decoded below this side, whatever the models' inputs (the perceptual hash reads it too)."""
 FACE_DRAFT_SIDE = 1024
 """With face detection, a face crop is cut from the decoded picture: keep it large enough to feed the models."""
+WORKING_SIDE_FACTOR = 2
+"""The decoded picture is reduced to this many draft sides at most: hashing, tagging and face crops then work on a
+bounded picture, whatever the upload's size (a 40 MP scan costs what a 4 MP one does)."""
 
 
 def draft_side(tagger: Tagger, embedder: CcipEmbedder | None = None, detector: FaceDetector | None = None) -> int:
@@ -88,7 +91,13 @@ class RecognitionEngine:
     def analyze(self, job: InferenceJob) -> ImageAnalysis:
         """Decode within the limits, tag (and embed) the whole picture and each detected face, hash it."""
         draft_size = (self.draft, self.draft) if self.draft > 0 else None
-        loaded = load_image(job.image, max_pixels=self.max_pixels, max_bytes=self.max_bytes, draft_size=draft_size)
+        loaded = load_image(
+            job.image,
+            max_pixels=self.max_pixels,
+            max_bytes=self.max_bytes,
+            draft_size=draft_size,
+            max_side=WORKING_SIDE_FACTOR * max(self.draft, MIN_DRAFT_SIDE),
+        )
         picture = loaded.image
         (whole,) = self._regions_of([picture], [None])
         faces: tuple[RegionAnalysis, ...] = ()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import logging
+import multiprocessing
 import os
 import pickle
 import signal
@@ -21,6 +22,7 @@ from PIL import Image
 
 from bot.config import Settings
 from bot.inference.allocator import keep_freed_memory
+from bot.inference.limits import JobLimits, JobOverBudget, die_with_parent
 from bot.recognition.analysis import ImageAnalysis, InferenceJob
 from models.errors import ImageRejected
 
@@ -49,13 +51,16 @@ READY_TIMEOUT = 120.0
 _engine: Engine | None = None
 _load_error: BaseException | None = None
 _start_barrier: threading.Barrier | None = None
+_limits: JobLimits | None = None
 
 
 def initialize_worker(engine_factory: EngineFactory, settings: Settings, start_barrier: threading.Barrier) -> None:
     """Build this worker's engine once and run it once; a failure is kept and re-raised per job."""
-    global _engine, _load_error, _start_barrier
+    global _engine, _load_error, _start_barrier, _limits
     # Ctrl-C reaches the whole process group; only the parent decides when workers stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = multiprocessing.parent_process()
+    die_with_parent(parent.pid if parent is not None else os.getppid())
     keep_freed_memory()
     _start_barrier = start_barrier
     try:
@@ -64,6 +69,8 @@ def initialize_worker(engine_factory: EngineFactory, settings: Settings, start_b
     except Exception as error:  # any factory failure must reach the caller, not crash the executor
         log.exception("worker %d could not build its engine", os.getpid())
         _load_error = portable_error(error)
+    # after loading, so the models fit whatever the cap: it bounds what one job may add
+    _limits = JobLimits.install(settings.pool.job_memory_mb, settings.pool.job_cpu_seconds)
 
 
 def worker_ready() -> int:
@@ -92,7 +99,17 @@ def analyze_in_worker(job: InferenceJob) -> ImageAnalysis:
     if _engine is None:
         raise WorkerError("the worker was not initialised with an engine")
     try:
-        return _engine.analyze(job)
+        if _limits is None:
+            return _engine.analyze(job)
+        with _limits.one_job():
+            return _engine.analyze(job)
+    except (MemoryError, JobOverBudget) as error:
+        limit = "memory" if isinstance(error, MemoryError) else "processor time"
+        raise ImageRejected(
+            "too_costly",
+            f"That picture needs more {limit} than one analysis may use. Please send a smaller or simpler version.",
+            detail=f"over the worker's per-job {limit} limit: {type(error).__name__}",
+        ) from None
     except Exception as error:
         raise portable_error(error) from None
 

@@ -47,3 +47,19 @@ class MagicEngine:
 def magic_engine(settings: Settings) -> MagicEngine:
     """Engine factory for the pool: the production engine wrapped with the magic payloads."""
     return MagicEngine(build_recognition_engine(settings))
+
+
+def dies_once_at_start(settings: Settings) -> MagicEngine:
+    """Engine factory whose second worker to start (once per data dir) dies while loading, as an OOM kill would."""
+    marks = settings.data_dir / "start-marks"
+    marks.mkdir(parents=True, exist_ok=True)
+    try:
+        (marks / "first").open("x").close()
+    except FileExistsError:
+        try:
+            (marks / "died").open("x").close()
+        except FileExistsError:
+            pass
+        else:
+            os._exit(5)
+    return magic_engine(settings)
