@@ -84,7 +84,9 @@ async def open_services(settings: Settings, *, analyzer: Analyzer | None = None)
     vocabulary = select_vocabulary(tags, tagger=identity)
     # The gallery compares embeddings with the small metrics model in this process, even when a pool embeds.
     metric = await asyncio.to_thread(open_embedding_metric, settings, session_config(settings))
-    store = await CharacterStore.open(settings.resolved_database_url())
+    store = await CharacterStore.open(
+        settings.resolved_database_url(), reference_dir=settings.reference_dir, start_empty=settings.start_empty
+    )
     owns_analyzer = analyzer is None
     try:
         changes = await ChangeFeed.start(store)  # before the gallery loads, so no change falls in between

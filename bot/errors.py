@@ -10,6 +10,7 @@
     ├── NotFound                    a record named by id does not exist or is not visible here
     ├── PermissionDenied            the caller lacks the role the action needs
     ├── RateLimited                 too many submissions too quickly (`retry_after`)
+    ├── StoreUnavailable            the database is damaged, emptied, read-only, full, locked or unreachable
     ├── Busy                        the inference pool is at capacity; retry shortly
     └── InferenceFailed             a job failed (worker crash, timeout); detail in the log only
         └── PoolClosed              the pool is shutting down and takes no new work
@@ -36,6 +37,7 @@ __all__ = [
     "PermissionDenied",
     "PoolClosed",
     "RateLimited",
+    "StoreUnavailable",
     "UnknownCharacter",
     "UsageError",
     "UserFacingError",
@@ -89,6 +91,14 @@ class RateLimited(UserFacingError):
     def __init__(self, retry_after: float) -> None:
         self.retry_after = retry_after
         super().__init__(f"You are submitting too quickly; try again in {max(1, round(retry_after))} s.")
+
+
+class StoreUnavailable(UserFacingError):
+    """The database cannot be used (damaged, emptied, read-only, full, locked, unreachable): an operator must act.
+
+    The message is written for the operator (it names the file or server and what to do); the Discord
+    adapter logs it and tells members only that the bot's storage is unavailable.
+    """
 
 
 class Busy(UserFacingError):

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import importlib
 import inspect
 import logging
 import os
 import pkgutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import pydantic
 
@@ -129,6 +130,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BROKEN_PIPE
 
 
+def _setting_problem(item: Mapping[str, Any]) -> str:
+    """One invalid setting as an operator reads it: where, and pydantic's message without its "Value error," prefix."""
+    where = ".".join(map(str, item["loc"]))
+    cause = (item.get("ctx") or {}).get("error")
+    message = str(cause) if isinstance(cause, ValueError) else str(item["msg"])
+    return f"{where}: {message}"
+
+
+_UNWRITABLE = {
+    errno.EACCES: "make it writable for this user",
+    errno.EPERM: "make it writable for this user",
+    errno.EROFS: "the file system is mounted read-only",
+    errno.ENOSPC: "the disk is full; free some space and retry",
+    errno.EDQUOT: "the disk quota is used up; free some space and retry",
+}
+"""File-system failures an operator fixes (permissions, a read-only mount, a full disk), with what to do."""
+
+
+def unwritable(error: OSError) -> str | None:
+    """One line naming the file a command could not write and what to do, or None for other OS errors."""
+    advice = _UNWRITABLE.get(error.errno or 0)
+    if advice is None or not error.filename:
+        return None
+    return f"cannot write {error.filename} ({error.strerror or error}); {advice}."
+
+
 def _run(argv: Sequence[str] | None) -> int:
     try:
         parser = build_parser()
@@ -154,7 +181,7 @@ def _run(argv: Sequence[str] | None) -> int:
         log.debug("user-facing error", exc_info=True)
         return EXIT_USAGE
     except pydantic.ValidationError as error:
-        problems = "; ".join(f"{'.'.join(map(str, item['loc']))}: {item['msg']}" for item in error.errors())
+        problems = "; ".join(_setting_problem(item) for item in error.errors())
         print(f"waifu-bot: invalid setting: {problems}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
@@ -163,6 +190,10 @@ def _run(argv: Sequence[str] | None) -> int:
     except BrokenPipeError:
         raise
     except Exception as error:
+        if isinstance(error, OSError) and (message := unwritable(error)) is not None:
+            print(f"waifu-bot: {message}", file=sys.stderr)
+            log.debug("file system failure", exc_info=True)
+            return EXIT_USAGE
         log.debug("unexpected failure", exc_info=True)
         print(
             f"waifu-bot: unexpected error: {type(error).__name__}: {error} (run with -v for details)", file=sys.stderr

@@ -1,5 +1,8 @@
 """Engines and migrations: every store opens through here, so the schema is always at Alembic's head.
 
+A store already at head opens without taking the write lock, so commands that only read work on a
+read-only data dir and beside another process's write transaction.
+
 Alembic runs on a connection of the store's own engine (via `run_sync`), so it works inside a
 running event loop, shares an in-memory SQLite database, and applies all migrations in one
 transaction (SQLite included: the engine emits its own BEGIN, so DDL is transactional too).
@@ -7,6 +10,7 @@ transaction (SQLite included: the engine emits its own BEGIN, so DDL is transact
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,6 +18,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import Connection, event
 from sqlalchemy.engine import URL, make_url
@@ -22,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 import migrations
+from bot.store.failures import operator_errors, refuse_emptied_file
 from models.errors import UserFacingError
 
 WRITE_OPTION = "waifu_write"
@@ -55,8 +61,30 @@ def _make_sqlite_parent(url: URL) -> None:
     Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
 
 
+def _read_only_sqlite(url: URL) -> URL:
+    """A SQLite file in a folder this process cannot write opens read-only and immutable.
+
+    In WAL mode even a reader must create the `-shm` file beside the database, so a read-only data
+    dir would refuse every read; nobody can write there either, so the file cannot change under us.
+    """
+    database = url.database or ""
+    if _is_memory_sqlite(url) or database.startswith("file:"):
+        return url
+    path = Path(database).expanduser()
+    if not path.is_file() or os.access(path.parent, os.W_OK):
+        return url
+    return url.set(
+        database=f"file:{path.resolve()}", query={**url.query, "mode": "ro", "immutable": "1", "uri": "true"}
+    )
+
+
+EXTRA_SQLITE_PRAGMAS: tuple[str, ...] = ()
+"""Pragmas run on every new SQLite connection after the store's own (tests cap `max_page_count` to fill the disk)."""
+
+
 def _install_sqlite_events(engine: AsyncEngine, *, memory: bool) -> None:
     """Foreign keys and WAL on every connection; SQLAlchemy, not sqlite3, decides where BEGIN goes."""
+    immutable = engine.url.query.get("immutable") == "1"
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -65,8 +93,10 @@ def _install_sqlite_events(engine: AsyncEngine, *, memory: bool) -> None:
         try:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-            if not memory:
+            if not memory and not immutable:
                 cursor.execute("PRAGMA journal_mode=WAL")
+            for pragma in EXTRA_SQLITE_PRAGMAS:
+                cursor.execute(pragma)
         finally:
             cursor.close()
 
@@ -111,6 +141,7 @@ def create_engine(url: str) -> AsyncEngine:
                 detail=f"{shown}: {error}",
             ) from None
     _make_sqlite_parent(parsed)
+    parsed = _read_only_sqlite(parsed)
     memory = _is_memory_sqlite(parsed)
     if memory:
         # The database lives in its one connection. SQLAlchemy's default (StaticPool) shares that
@@ -150,11 +181,26 @@ async def schema_revision(engine: AsyncEngine) -> str | None:
         return await connection.run_sync(lambda sync: MigrationContext.configure(sync).get_current_revision())
 
 
-async def open_engine(url: str) -> AsyncEngine:
-    """An engine whose database has been migrated to head: the one way the store gets an engine."""
+def head_revisions() -> frozenset[str]:
+    """The newest revision(s) of the migrations shipped with this code."""
+    return frozenset(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
+async def open_engine(url: str, *, reference_dir: Path | None = None, start_empty: bool = False) -> AsyncEngine:
+    """An engine whose database is at head: the one way the store gets an engine.
+
+    The revision is read first, so a database already at head is opened without the write lock (and
+    works read-only); only one behind is migrated. A 0-byte SQLite file beside pictures in
+    `reference_dir` is refused unless `start_empty`. Store failures come out as `StoreUnavailable`.
+    """
     engine = create_engine(url)
     try:
-        await migrate_engine(engine, "head")
+        with operator_errors(engine.url):
+            refuse_emptied_file(engine.url, reference_dir, start_empty=start_empty)
+            current = await schema_revision(engine)
+        if current not in head_revisions():
+            with operator_errors(engine.url, migrating=True):
+                await migrate_engine(engine, "head")
     except BaseException:
         await engine.dispose()
         raise
@@ -165,8 +211,9 @@ async def upgrade(url: str, revision: str = "head") -> str | None:
     """Migrate the database at `url` up to `revision` (`waifu-bot db upgrade`); returns the new revision."""
     engine = create_engine(url)
     try:
-        await migrate_engine(engine, revision)
-        return await schema_revision(engine)
+        with operator_errors(engine.url, migrating=True):
+            await migrate_engine(engine, revision)
+            return await schema_revision(engine)
     finally:
         await engine.dispose()
 
@@ -175,7 +222,8 @@ async def downgrade(url: str, revision: str) -> str | None:
     """Migrate the database at `url` down to `revision` ("base" drops everything); returns the new revision."""
     engine = create_engine(url)
     try:
-        await migrate_engine(engine, revision, down=True)
-        return await schema_revision(engine)
+        with operator_errors(engine.url, migrating=True):
+            await migrate_engine(engine, revision, down=True)
+            return await schema_revision(engine)
     finally:
         await engine.dispose()

@@ -1,15 +1,21 @@
-"""Sessions of the store: one read snapshot or one write transaction per public call."""
+"""Sessions of the store: one read snapshot or one write transaction per public call.
+
+A database failure inside either (damaged, read-only, full, locked) leaves as one `StoreUnavailable`
+line for the operator; the write transaction has rolled back, so nothing is half-written.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from types import TracebackType
 from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.store.database import WRITE_OPTION, open_engine
+from bot.store.failures import operator_errors
 
 
 class StoreSessions:
@@ -23,9 +29,9 @@ class StoreSessions:
         )
 
     @classmethod
-    async def open(cls, url: str) -> Self:
-        """Open the database at `url`, migrating it to the newest schema first."""
-        return cls(await open_engine(url))
+    async def open(cls, url: str, *, reference_dir: Path | None = None, start_empty: bool = False) -> Self:
+        """Open the database at `url`, migrating it first when its schema is behind (see `open_engine`)."""
+        return cls(await open_engine(url, reference_dir=reference_dir, start_empty=start_empty))
 
     async def close(self) -> None:
         """Release every pooled connection (the SQLite file is then free to move or delete)."""
@@ -42,11 +48,13 @@ class StoreSessions:
     @asynccontextmanager
     async def _reading(self) -> AsyncIterator[AsyncSession]:
         """A session for reads: one consistent snapshot, never committed."""
-        async with self._read_sessions() as session, session.begin():
-            yield session
+        with operator_errors(self.engine.url):
+            async with self._read_sessions() as session, session.begin():
+                yield session
 
     @asynccontextmanager
     async def _writing(self) -> AsyncIterator[AsyncSession]:
         """A session for one write: commits on success, rolls everything back on any exception."""
-        async with self._write_sessions() as session, session.begin():
-            yield session
+        with operator_errors(self.engine.url):
+            async with self._write_sessions() as session, session.begin():
+                yield session
