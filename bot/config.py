@@ -122,6 +122,10 @@ class Settings(BaseSettings):
         None, validation_alias="DISCORD_TOKEN", description="Bot token; never logged."
     )
     log_level: str = "INFO"
+    start_empty: bool = Field(
+        False,
+        description="Accept an empty (0-byte) database file beside stored reference pictures and start a new gallery.",
+    )
 
     @model_validator(mode="before")
     @classmethod
