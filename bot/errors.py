@@ -73,7 +73,7 @@ class DuplicateReference(UserFacingError):
         self.reference_id = reference_id
         super().__init__(
             f"This image is a near-duplicate of reference #{reference_id} of {character} "
-            f"(hash distance {distance}); send a different picture."
+            f"(hash distance {distance}); use a different picture."
         )
 
 

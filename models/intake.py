@@ -108,7 +108,7 @@ def load_image(
         if sniffed is None:
             _reject(
                 "not_an_image",
-                f"That file is not an image I can read ({_FORMAT_NAMES}). Please send a picture in one of those.",
+                f"That file is not an image I can read ({_FORMAT_NAMES}). Please use a picture in one of those.",
                 detail=f"{len(data)} bytes starting {data[:16]!r}: {exc}",
             )
         _reject_broken(exc, data, stage=f"open {sniffed}")
@@ -261,7 +261,7 @@ def _reject_too_large(size: int, max_bytes: int) -> NoReturn:
     _reject(
         "too_large",
         f"That file is too large ({size / 1_000_000:.1f} MB; the limit is {max_bytes / 1_000_000:.1f} MB). "
-        "Please send a smaller or more compressed version.",
+        "Please use a smaller or more compressed version.",
         detail=f"{size} bytes > max_bytes={max_bytes}",
     )
 
@@ -282,7 +282,7 @@ def _reject_too_many_pixels(size: tuple[int, int] | None, max_pixels: int, *, de
     _reject(
         "too_many_pixels",
         f"That image is too big ({dimensions}the limit is {max_pixels / 1_000_000:g} megapixels). "
-        "Please send a smaller version.",
+        "Please use a smaller version.",
         detail=f"{dimensions}max_pixels={max_pixels}: {detail}",
     )
 

@@ -15,7 +15,7 @@ from models.ccip import CcipMetric, load_ccip_metric
 from models.download import locate_named
 from models.errors import ModelUnavailable
 from models.palette import PALETTE_NAME, PALETTE_VERSION, ensure_palette_tagger
-from models.registry import ModelKind, is_known
+from models.registry import ModelKind, cards_of_kind, is_known
 from models.sessions import SessionConfig
 from models.tagger import MODEL_FILE, TAGS_FILE, TagList, read_selected_tags
 
@@ -50,9 +50,12 @@ def resolve_tagger_dir(settings: Settings) -> TaggerLocation:
                 f"The folder {directory} is not a WD-format tagger (it needs {MODEL_FILE} and {TAGS_FILE}).",
             )
         return TaggerLocation(directory.resolve(), directory.resolve().name, _file_digest(directory / MODEL_FILE))
+    if any(separator in choice for separator in ("/", "\\")) or choice.startswith((".", "~")):
+        raise ModelUnavailable(f"The tagger folder {directory} does not exist.")
+    hub = ", ".join(card.name for card in cards_of_kind(ModelKind.TAGGER))
     raise ModelUnavailable(
-        f"The tagger {choice!r} is not available here; run `waifu-bot models pull {choice}` first, "
-        f"or use --tagger palette.",
+        f"There is no tagger named {choice!r}. Use palette (built in), a hub tagger after "
+        f"`waifu-bot models pull NAME` ({hub}), or a folder holding {MODEL_FILE} and {TAGS_FILE}.",
     )
 
 
