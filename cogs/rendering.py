@@ -165,6 +165,11 @@ def review_embed(submission: Submission, image: str | None, *, hidden_rating: bo
     """One pending submission as a moderator sees it; `hidden_rating`: the picture is sent as a spoiler."""
     reference = submission.reference
     embed = discord.Embed(title=f"Submission #{reference.id}: {esc(submission.character_name)}", colour=REVIEW_COLOUR)
+    if submission.new_character:
+        novelty = "New character: approving shows this name to members for the first time."
+        if submission.looks_like:
+            novelty = f"New character, looks like **{esc(submission.looks_like)}**: check it is not an impersonation."
+        embed.add_field(name="Character", value=novelty, inline=False)
     if submission.character and submission.character.series:
         embed.add_field(name="Series", value=esc(submission.character.series))
     submitter = f"<@{reference.submitted_by}>" if reference.submitted_by else "unknown"

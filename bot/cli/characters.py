@@ -16,9 +16,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
-    """List characters with their approved references for the selected tagger."""
+    """List the global characters with an approved reference (pending names are for review), with their counts."""
     async with services_for(settings) as services:
-        characters = await services.store.list_characters()
+        characters = await services.store.list_characters(approved_only=True)
         counts = {character.id: services.gallery.reference_count(character.id) for character in characters}
     if args.json:
         print_json(

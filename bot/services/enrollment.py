@@ -21,6 +21,7 @@ from bot.services.reference_images import ReferenceImages
 from bot.services.results import EnrollmentResult
 from bot.store.records import ReferenceRecord, ReferenceStatus
 from bot.store.repository import CharacterStore
+from bot.store.writes import SubmissionQuota
 
 RATE_WINDOW = timedelta(hours=1)
 
@@ -72,9 +73,14 @@ class EnrollmentService:
         series: str | None = None,
         source: str | None = None,
     ) -> EnrollmentResult:
-        """A community submission: rate-limited, stored as pending in the guild until a moderator reviews it."""
+        """A community submission: rate-limited, stored as pending in the guild until a moderator reviews it.
+
+        The limit is checked before the analysis (cheap refusal) and again in the transaction that stores it,
+        so a burst of concurrent submissions stores at most the limit.
+        """
         await self.check_rate_limit(user_id)
         analysis = await self.analyze_reference(image)
+        quota = SubmissionQuota(user_id, max(1, self.submissions_per_hour), RATE_WINDOW, datetime.now(UTC))
         return await self.enroll_analysis(
             name,
             image,
@@ -85,6 +91,7 @@ class EnrollmentService:
             submitted_by=user_id,
             actor_id=user_id,
             source=source,
+            quota=quota,
         )
 
     async def enroll_approved(
@@ -125,6 +132,7 @@ class EnrollmentService:
         submitted_by: int | None = None,
         actor_id: int | None = None,
         source: str | None = None,
+        quota: SubmissionQuota | None = None,
     ) -> EnrollmentResult:
         """Store an analysed picture (bytes first, then the record in one transaction) and index it."""
         check_same_tagger(analysis, self.gallery)
@@ -141,6 +149,7 @@ class EnrollmentService:
                 submitted_by=submitted_by,
                 actor_id=actor_id,
                 source=source,
+                quota=quota,
             )
 
     async def enroll_approved_many(

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz, process, utils
 
 from bot.errors import UnknownCharacter
+from bot.services.lookalikes import skeleton
 from bot.store.records import CharacterRecord
 from bot.store.repository import CharacterStore
 
@@ -21,6 +22,8 @@ MIN_SCORE = 50.0
 SUGGESTION_CUTOFF = 55.0
 """WRatio score (0-100) below which a name is too different to suggest for an unknown name."""
 MAX_SUGGESTIONS = 3
+CLOSE_CUTOFF = 85.0
+"""WRatio score (0-100) from which a new name is close enough to an existing one to ask "did you mean"."""
 
 
 def normalized(text: str) -> str:
@@ -88,8 +91,28 @@ async def resolve_character(store: CharacterStore, name: str, *, guild_id: int |
     character = await store.find_character(name, guild_id=guild_id)
     if character is not None:
         return character
-    known = await store.list_characters(guild_id=guild_id)
+    known = await store.list_characters(guild_id=guild_id, approved_only=True)
     raise UnknownCharacter(name, suggest_names(name, known))
+
+
+def close_names(name: str, characters: list[CharacterRecord], *, limit: int = MAX_SUGGESTIONS) -> list[CharacterRecord]:
+    """Characters a new name could be mistaken for: the same look-alike skeleton, or the suggestion matcher's
+    score of at least CLOSE_CUTOFF on a name or alias; look-alikes first."""
+    wanted = skeleton(name)
+    same = [c for c in characters if wanted and wanted in {skeleton(c.name), *map(skeleton, c.aliases)}]
+    similar = [character for _, character in closest_names(name, characters, cutoff=CLOSE_CUTOFF, limit=limit)]
+    found: list[CharacterRecord] = []
+    for character in [*same, *similar]:
+        if character not in found:
+            found.append(character)
+    return found[:limit]
+
+
+async def close_to_existing(store: CharacterStore, name: str, *, guild_id: int | None) -> list[CharacterRecord]:
+    """For a name that would create a character: the shown characters it is close to (empty for a known name)."""
+    if await store.find_character(name, guild_id=guild_id) is not None:
+        return []
+    return close_names(name, await store.list_characters(guild_id=guild_id, approved_only=True))
 
 
 def is_known(typed: str, characters: list[CharacterRecord]) -> bool:
@@ -99,7 +122,11 @@ def is_known(typed: str, characters: list[CharacterRecord]) -> bool:
 
 
 class NameSearch:
-    """Autocomplete over the characters a guild can see (global ones and its own)."""
+    """Autocomplete over the characters a guild's members may see: those with an approved reference served there.
+
+    A name that only a pending or rejected submission gave is never offered, so nobody can show text to everyone
+    without a moderator's approval.
+    """
 
     def __init__(self, store) -> None:
         self.store = store
@@ -108,7 +135,7 @@ class NameSearch:
         self, typed: str, *, guild_id: int | None, offer_new: bool = False, limit: int = MAX_CHOICES
     ) -> list[NameChoice]:
         """Known characters resembling `typed`; with `offer_new`, the typed text too unless it is a known name."""
-        characters = await self.store.list_characters(guild_id=guild_id)
+        characters = await self.store.list_characters(guild_id=guild_id, approved_only=True)
         typed = typed.strip()
         if not (offer_new and typed and not is_known(typed, characters)):
             return rank_names(typed, characters, limit)

@@ -12,6 +12,7 @@ from typing import Literal
 
 from bot.errors import NotFound
 from bot.services.enrollment import EnrollmentService
+from bot.services.names import close_names
 from bot.services.reference_images import ReferenceImages
 from bot.store.records import CharacterRecord, ReferenceRecord, ReferenceStatus
 
@@ -32,6 +33,10 @@ class Submission:
     extension: str | None
     pending: int
     """How many submissions of the guild are pending, this one included."""
+    new_character: bool = False
+    """True when approving it would show the name to members for the first time (no approved reference yet)."""
+    looks_like: str | None = None
+    """For a new character: the name of a shown character it is confusable with or close to, if any."""
 
     @property
     def character_name(self) -> str:
@@ -78,7 +83,18 @@ class ReviewService:
             except (OSError, ValueError):
                 log.warning("picture of submission %s is missing", reference.id)
         pending = await self.store.count_pending(guild_id=guild_id)
-        return Submission(reference, character, image, extension, pending)
+        new_character, looks_like = await self._novelty(character, guild_id)
+        return Submission(reference, character, image, extension, pending, new_character, looks_like)
+
+    async def _novelty(self, character: CharacterRecord | None, guild_id: int) -> tuple[bool, str | None]:
+        """Whether the character is new to the guild's members, and which shown character it resembles."""
+        if character is None:
+            return False, None
+        shown = await self.store.list_characters(guild_id=guild_id, approved_only=True)
+        if any(other.id == character.id for other in shown):
+            return False, None
+        close = close_names(character.name, shown, limit=1)
+        return True, close[0].name if close else None
 
     async def decide(self, reference_id: int, action: Action, *, guild_id: int, reviewer_id: int) -> ReviewDecision:
         """Approve, reject or skip one submission of this guild; a decided one is reported, not changed."""

@@ -52,10 +52,26 @@ class CharacterOperations(StoreSessions):
             character = await visible_character(session, key, guild_id)
             return None if character is None else character_record(character)
 
-    async def list_characters(self, *, guild_id: int | None = None) -> list[CharacterRecord]:
-        """Every character a guild can see (global ones and its own), by name."""
+    async def list_characters(
+        self, *, guild_id: int | None = None, approved_only: bool = False
+    ) -> list[CharacterRecord]:
+        """Every character a guild can see (global ones and its own), by name.
+
+        `approved_only`: only those with an approved reference the guild can see, which is what members may be
+        shown; a name that only a pending or rejected submission gave is for the review queue alone.
+        """
         scopes = [GLOBAL_SCOPE_KEY] if guild_id is None else [GLOBAL_SCOPE_KEY, scope_key(guild_id)]
         query = select(Character).where(Character.scope_key.in_(scopes)).order_by(Character.name_key, Character.id)
+        if approved_only:
+            served_here = Reference.guild_id.is_(None)
+            if guild_id is not None:
+                served_here = served_here | (Reference.guild_id == guild_id)
+            approved = select(Reference.id).where(
+                Reference.character_id == Character.id,
+                Reference.status == ReferenceStatus.APPROVED.value,
+                served_here,
+            )
+            query = query.where(approved.exists())
         async with self._reading() as session:
             return [character_record(character) for character in await session.scalars(query)]
 

@@ -8,11 +8,34 @@ from bot.store.tables import KEY_LENGTH, NAME_LENGTH
 from models.errors import UserFacingError
 
 INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf"})
+REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
+"""Controls (NUL too: PostgreSQL cannot store it), format characters (bidi overrides such as U+202E, zero-width
+spaces and joiners, U+FEFF), surrogates, private-use and unassigned code points: each can make a name render as
+another one, or not be stored at all."""
+LAYOUT_WHITESPACE = frozenset("\t\n\r")
+"""Controls that are only line layout: collapsed into one space like any other whitespace."""
+
+
+def refuse_invisible(text: str, field: str) -> None:
+    """Raise a UserFacingError naming the first invisible or control character in `text`, if there is one."""
+    for char in text:
+        if char not in LAYOUT_WHITESPACE and unicodedata.category(char) in REFUSED_CATEGORIES:
+            what = unicodedata.name(char, "a control character")
+            raise UserFacingError(
+                f"{field} cannot contain invisible or control characters (found U+{ord(char):04X} {what}); "
+                "type it again without them."
+            )
+
+
+def clean_text(text: str, field: str) -> str:
+    """NFKC-normalised text (full-width letters become plain ones) with whitespace collapsed; no invisibles."""
+    refuse_invisible(text, field)
+    return " ".join(unicodedata.normalize("NFKC", text).split())
 
 
 def clean_name(name: str) -> str:
-    """The name as it will be shown: whitespace trimmed and collapsed; refuses empty or overlong names."""
-    cleaned = " ".join(name.split())
+    """The name as it will be shown: NFKC, whitespace collapsed; refuses empty, overlong or invisible-laden names."""
+    cleaned = clean_text(name, "A character name or alias")
     if not cleaned:
         raise UserFacingError("A character name or alias cannot be empty.")
     if not name_key(cleaned):

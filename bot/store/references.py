@@ -20,7 +20,7 @@ from bot.store.scopes import visible_character
 from bot.store.sessions import StoreSessions
 from bot.store.tables import Character, Reference, utcnow
 from bot.store.vectors import encode_vector
-from bot.store.writes import add_aliases, clean_series, new_character, reference_or_raise
+from bot.store.writes import SubmissionQuota, add_aliases, check_quota, clean_series, new_character, reference_or_raise
 from models.errors import UserFacingError
 
 ENROLL_ATTEMPTS = 3
@@ -80,6 +80,7 @@ class ReferenceOperations(StoreSessions):
         submitted_by: int | None = None,
         source: str | None = None,
         actor_id: int | None = None,
+        quota: SubmissionQuota | None = None,
     ) -> tuple[CharacterRecord, ReferenceRecord]:
         """Add a reference, creating its character if the guild knows none by that name: all or nothing.
 
@@ -110,6 +111,7 @@ class ReferenceOperations(StoreSessions):
             attempt += 1
             try:
                 async with self._writing() as session:
+                    await check_quota(session, quota)  # in the transaction: concurrent submissions cannot all pass
                     character = await visible_character(session, name_key(name), guild_id)
                     if character is None:
                         character = await new_character(

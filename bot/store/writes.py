@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.errors import NotFound
+from bot.errors import NotFound, RateLimited
 from bot.store import audit
-from bot.store.names import clean_name, name_key
+from bot.store.names import clean_name, clean_text, name_key
 from bot.store.scopes import ensure_name_free, scope_key
 from bot.store.tables import SERIES_LENGTH, Character, CharacterAlias, Reference, utcnow
 from models.errors import UserFacingError
@@ -30,11 +34,43 @@ async def reference_or_raise(session: AsyncSession, reference_id: int) -> Refere
     return reference
 
 
+@dataclass(frozen=True)
+class SubmissionQuota:
+    """At most `limit` submissions by one user within `window` before `now`, checked where the next one is added."""
+
+    user_id: int
+    limit: int
+    window: timedelta
+    now: datetime
+
+
+async def check_quota(session: AsyncSession, quota: SubmissionQuota | None) -> None:
+    """Raise RateLimited (with the wait until one submission leaves the window) when the user has no room left.
+
+    Runs inside the transaction that adds the submission, so concurrent submissions cannot all see room: SQLite
+    writers are serialised by BEGIN IMMEDIATE, and on PostgreSQL a transaction lock per user does the same.
+    """
+    if quota is None:
+        return
+    if session.bind.dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:user_id)"), {"user_id": quota.user_id})
+    query = (
+        select(Reference.submitted_at)
+        .where(Reference.submitted_by == quota.user_id, Reference.submitted_at >= quota.now - quota.window)
+        .order_by(Reference.submitted_at)
+    )
+    recent = list(await session.scalars(query))
+    if len(recent) < quota.limit:
+        return
+    frees_up = recent[len(recent) - quota.limit] + quota.window  # when fewer than `limit` remain in the window
+    raise RateLimited(retry_after=float(max(1, math.ceil((frees_up - quota.now).total_seconds()))))
+
+
 def clean_series(series: str | None) -> str | None:
-    """A series name with its whitespace collapsed; blank means none; refuses one longer than its column."""
+    """A series name (NFKC, whitespace collapsed); blank means none; refuses invisibles or one longer than its column."""
     if series is None:
         return None
-    cleaned = " ".join(series.split())
+    cleaned = clean_text(series, "A series name")
     if len(cleaned) > SERIES_LENGTH:
         raise UserFacingError(f"A series name can be at most {SERIES_LENGTH} characters long.")
     return cleaned or None

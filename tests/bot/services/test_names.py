@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from bot.app import Services
-from bot.services.names import NameChoice, NameSearch, is_known, rank_names
+from bot.errors import UnknownCharacter
+from bot.services.names import NameChoice, NameSearch, close_names, is_known, rank_names, resolve_character
 from bot.store.records import CharacterRecord
+from tests.bot.store.samples import enroll_sample
 
 NOW = datetime.now(UTC)
 CAST = [
@@ -35,8 +39,8 @@ def test_half_width_kana_and_full_width_letters_match_after_nfkc() -> None:
 
 
 async def test_search_offers_the_typed_text_as_a_new_character_only_when_unknown(services: Services) -> None:
-    await services.store.create_character("Alice", aliases=("アリス",))
-    await services.store.create_character("Midori", guild_id=7)
+    await enroll_sample(services.store, "Alice", aliases=("アリス",), seed=1)
+    await enroll_sample(services.store, "Midori", guild_id=7, seed=2)
     search = NameSearch(services.store)
     new = await search.choices("Alic", guild_id=None, offer_new=True)
     known = await search.choices("アリス", guild_id=None, offer_new=True)
@@ -48,3 +52,28 @@ async def test_search_offers_the_typed_text_as_a_new_character_only_when_unknown
     assert elsewhere == [NameChoice("Midori (new character)", "Midori", new=True)]  # another guild's character
     assert at_home == [NameChoice("Midori", "Midori")]
     assert plain == [NameChoice("Alice", "Alice")]
+
+
+async def test_pending_and_rejected_names_are_never_offered_or_suggested(services: Services) -> None:
+    await enroll_sample(services.store, "Hatsune Miku", seed=1)
+    await enroll_sample(services.store, "Free Nitro Here", guild_id=7, status="pending", seed=2)
+    _, rejected = await enroll_sample(services.store, "Free Nitro There", guild_id=7, status="pending", seed=3)
+    await services.store.review_reference(rejected.id, approve=False, reviewer_id=1)
+    search = NameSearch(services.store)
+    for typed in ("", "Free", "Free Nitro Here", "Free Nitro There"):
+        offered = await search.choices(typed, guild_id=7, offer_new=True)
+        assert all(not choice.name.startswith("Free") or choice.new for choice in offered), offered
+    with pytest.raises(UnknownCharacter) as caught:
+        await resolve_character(services.store, "Free Nitro", guild_id=7)
+    assert not caught.value.suggestions
+
+
+@pytest.mark.parametrize("typed", ["R\u0435milia Scarlet", "Remilia Scarlett", "remilia scarIet", "Rémilia Scarlet"])
+def test_close_names_find_look_alikes_and_near_spellings(typed: str) -> None:
+    cast = [*CAST, CharacterRecord(4, "Remilia Scarlet", "Touhou", (), None, NOW)]
+    assert [character.name for character in close_names(typed, cast)][:1] == ["Remilia Scarlet"]
+
+
+def test_a_different_name_is_not_close() -> None:
+    assert close_names("Flandre Scarlet", CAST) == []
+    assert [c.name for c in close_names("Nakano Mik", CAST)][:1] == ["Nakano Miku"]

@@ -69,3 +69,23 @@ async def test_reject_and_skip_keep_the_picture_out_and_other_guilds_cannot_deci
     assert len(services.gallery) == 0
     remaining = await review.next_submission(GUILD)
     assert remaining is not None and remaining.reference.id == skipped and remaining.pending == 1
+
+
+async def test_a_new_look_alike_name_is_flagged_on_the_review_card(services: Services) -> None:
+    await services.enrollment.enroll_approved("Remilia Scarlet", picture(BLONDE, 1))
+    fake = await services.enrollment.submit("R\u0435milia Scarlet", picture(GREEN_HAIR, 1), guild_id=GUILD, user_id=5)
+    shown = await review_of(services).next_submission(GUILD)
+    assert shown is not None and shown.reference.id == fake.reference.id
+    assert shown.new_character and shown.looks_like == "Remilia Scarlet"
+
+
+async def test_a_known_character_is_not_new_and_a_fresh_name_is_new_without_a_look_alike(services: Services) -> None:
+    await services.enrollment.enroll_approved("Remilia Scarlet", picture(BLONDE, 1))
+    await services.enrollment.submit("Remilia Scarlet", picture(GREEN_HAIR, 1), guild_id=GUILD, user_id=5)
+    review = review_of(services)
+    known = await review.next_submission(GUILD)
+    assert known is not None and not known.new_character and known.looks_like is None
+    await review.decide(known.reference.id, "approve", guild_id=GUILD, reviewer_id=1)
+    await submit(services, 2)
+    fresh = await review.next_submission(GUILD)
+    assert fresh is not None and fresh.new_character and fresh.looks_like is None
