@@ -22,10 +22,13 @@ class SessionConfig:
     inter_op_threads: int = 1
 
 
-def create_session(model_path: Path, config: SessionConfig) -> ort.InferenceSession:
-    """Open an ONNX model with the configured providers and threads, so no caller oversubscribes cores."""
+def create_session(model_path: Path, config: SessionConfig, *, model_bytes: bytes | None = None) -> ort.InferenceSession:
+    """Open an ONNX model with the configured providers and threads, so no caller oversubscribes cores.
+
+    `model_bytes` is a graph edited in memory (an extra output exposed); `model_path` then names it in errors.
+    """
     model_path = Path(model_path)
-    if not model_path.is_file():
+    if model_bytes is None and not model_path.is_file():
         raise ModelUnavailable(
             f"The model file {model_path.name} is missing; fetch or rebuild the model and try again.",
             detail=f"no ONNX file at {model_path}",
@@ -40,7 +43,7 @@ def create_session(model_path: Path, config: SessionConfig) -> ort.InferenceSess
     options.inter_op_num_threads = max(1, config.inter_op_threads)
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     try:
-        session = ort.InferenceSession(str(model_path), sess_options=options, providers=providers)
+        session = ort.InferenceSession(model_bytes or str(model_path), sess_options=options, providers=providers)
     except Exception as error:  # onnxruntime raises its own untyped errors for corrupt graphs
         raise ModelUnavailable(
             f"The model file {model_path.name} could not be loaded; it may be corrupt, so fetch it again.",

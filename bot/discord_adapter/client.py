@@ -67,7 +67,20 @@ def explained(error: BaseException) -> BaseException:
             "Discord refused the Message Content intent that --auto-identify needs: enable it for the bot "
             "in the developer portal, or run without --auto-identify."
         )
+    if isinstance(error, aiohttp.ClientConnectorError):
+        return UsageError(
+            f"Cannot reach Discord at {error.host}:{error.port} ({error.strerror or error.os_error}): "
+            f"check this machine's network and proxy settings."
+        )
+    if isinstance(error, discord.GatewayNotFound | aiohttp.ClientConnectionError | OSError):
+        return UsageError(f"Cannot reach Discord's gateway ({error}): check this machine's network and proxy settings.")
     return error
+
+
+def _log_if_failed(task: asyncio.Task[None]) -> None:
+    """A background task that dies says so at once in the log (its exception is retrieved, never left behind)."""
+    if not task.cancelled() and (error := task.exception()) is not None:
+        log.error("background task %s stopped", task.get_name(), exc_info=error)
 
 
 class WaifuBot(commands.Bot):
@@ -112,11 +125,12 @@ class WaifuBot(commands.Bot):
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await self.sync_commands()
-        self._background.append(asyncio.create_task(self._beat()))
+        self._background.append(asyncio.create_task(self._beat(), name="waifu-heartbeat"))
         if self.settings.recognition.refresh_seconds > 0:
-            self._background.append(
-                asyncio.create_task(self._follow_changes(self.settings.recognition.refresh_seconds))
-            )
+            every = self.settings.recognition.refresh_seconds
+            self._background.append(asyncio.create_task(self._follow_changes(every), name="waifu-follow-changes"))
+        for task in self._background:
+            task.add_done_callback(_log_if_failed)
         log.info("waifu-bot ready to connect: %d characters in the gallery", self.services.gallery.character_count)
 
     async def sync_commands(self) -> None:
@@ -180,7 +194,7 @@ class WaifuBot(commands.Bot):
             except asyncio.CancelledError:
                 pass
             except Exception:
-                log.exception("background task %r had failed", task)
+                log.debug("background task %s had failed (logged when it stopped)", task.get_name())
         while self._opened:
             resource = self._opened.pop()
             try:

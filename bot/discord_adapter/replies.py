@@ -14,6 +14,7 @@ from typing import TypeVar
 import discord
 from discord import app_commands
 
+from bot.errors import StoreUnavailable
 from models.errors import UserFacingError
 
 log = logging.getLogger(__name__)
@@ -46,9 +47,16 @@ def unwrap(error: BaseException) -> BaseException:
     return original if isinstance(original, BaseException) else error
 
 
+STORE_UNAVAILABLE = "The bot's storage is unavailable right now; the operator has been told. Please try again later."
+"""What members see when the database fails: its file name and the operator's remedy stay in the log."""
+
+
 def user_message(error: BaseException) -> str | None:
     """The sentence to show for an expected error, or None when it is a bug."""
     error = unwrap(error)
+    if isinstance(error, StoreUnavailable):
+        log.error("store unavailable: %s", error.user_message)
+        return STORE_UNAVAILABLE
     if isinstance(error, UserFacingError):
         return _shown(error)
     if isinstance(error, app_commands.CommandOnCooldown):
