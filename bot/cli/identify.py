@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bot.cli.common import format_table, name_file, print_json, read_image_files, services_for
-from bot.config import Settings
-from bot.services.results import IdentifyResult
+from bot.cli.common import format_table, print_json, read_image_file, services_for
 from models.errors import ImageRejected
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.services.results import IdentifyResult
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -32,22 +36,42 @@ def _positive(text: str) -> int:
 
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
-    """Analyse every picture first, then print, so a bad file leaves no partial output."""
-    images = read_image_files(args.images)
-    results: list[tuple[Path, IdentifyResult]] = []
+    """Identify each picture in turn and print it at once; a refused, slow or crashing one is named and skipped.
+
+    Every path is checked before any model loads (a typo fails at once); each file is read only when its turn
+    comes, after its size is checked. With one picture its error is the one line; with several, each failure is
+    a line on stderr and the exit code is 2.
+    """
+    from bot.errors import InferenceFailed, PoolClosed, UsageError
+    from models.intake import check_size
+
+    paths = [Path(path) for path in args.images]
+    for path in paths:
+        if not path.is_file():
+            read_image_file(path)  # raises the error that names what is wrong with the path
+    failures: list[str] = []
     async with services_for(settings) as services:
         empty = services.gallery.character_count == 0
-        for path, data in images:
+        for path in paths:
             try:
-                results.append((path, await services.identify.identify(data, top=args.top)))
-            except ImageRejected as error:
-                raise name_file(path, error) from error
-    for path, result in results:
-        if args.json:
-            print_json(identify_json(path, result))
-        else:
-            print(render(path, result, empty_gallery=empty))
-    return 0
+                check_size(path.stat().st_size, settings.images.max_bytes)
+                result = await services.identify.identify(read_image_file(path), top=args.top)
+            except PoolClosed:
+                raise
+            except (ImageRejected, InferenceFailed, UsageError) as error:
+                message = (
+                    error.user_message if error.user_message.startswith(str(path)) else f"{path}: {error.user_message}"
+                )
+                if len(paths) == 1:
+                    raise UsageError(message) from error
+                failures.append(message)
+                print(message, file=sys.stderr, flush=True)
+                continue
+            if args.json:
+                print_json(identify_json(path, result))
+            else:
+                print(render(path, result, empty_gallery=empty), flush=True)
+    return 2 if failures else 0
 
 
 def identify_json(path: Path, result: IdentifyResult) -> dict:

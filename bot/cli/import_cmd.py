@@ -48,7 +48,13 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     bars = _StageBars()
     try:
         async with services_for(settings) as services:
-            summary = await import_dataset(services.enrollment, dataset, series=args.series, on_progress=bars)
+            summary = await import_dataset(
+                services.enrollment,
+                dataset,
+                series=args.series,
+                on_progress=bars,
+                max_bytes=settings.images.max_bytes,
+            )
     finally:
         bars.close()
     print(

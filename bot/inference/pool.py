@@ -3,13 +3,15 @@
 Design (see benchmarks/README.md for the numbers):
 - A `ProcessPoolExecutor` (spawn start method: onnxruntime's threads do not survive `fork`) whose
   initializer builds one engine per worker; decoding happens in the worker too.
-- At most `workers` jobs are handed to the executor at once; the rest wait in the event loop, and at
-  most `max_in_flight` are accepted before callers get `Busy`. So a job's timeout clock starts when a
-  worker is free to take it, and a rebuilt pool only ever loses the jobs that were running.
+- At most `workers` jobs are handed to the executor at once; the rest wait in the event loop in turn.
+  Callers get `Busy` only when the expected wait passes `max_wait`, one submitter holds
+  `max_queued_per_owner` places, or `max_in_flight` is reached (admission.py). So a job's timeout
+  clock starts when a worker is free to take it, and a rebuilt pool only ever loses the running jobs.
 - A dead worker breaks the whole executor (CPython terminates its siblings). Every job that was
   running is retried once on a fresh executor; retries run one at a time so a "poison" image that
   kills its worker again cannot also take down the innocent jobs retried beside it. A job broken on
-  its retry fails with `InferenceFailed`.
+  its retry fails with `InferenceFailed` as a service failure (workers died twice; not the picture's fault).
+- A generation whose worker dies while starting is killed and replaced at once.
 - A job past `job_timeout` fails with `InferenceFailed`; its executor's processes are killed (the
   hung one is not identifiable from outside) and the other running jobs are retried as above.
 - A caller that is cancelled mid-job does not free its worker slot until the worker is really free.
@@ -26,28 +28,24 @@ from concurrent.futures.process import BrokenProcessPool
 
 from bot.config import Settings
 from bot.errors import Busy, InferenceFailed, PoolClosed
-from bot.inference.generation import Generation, start_generation
+from bot.inference.admission import Admission
+from bot.inference.generation import (
+    Generation,
+    consume_outcome,
+    default_engine_factory,
+    start_generation,
+    worker_settings,
+)
 from bot.inference.stats import PoolCounters, PoolHealth
 from bot.inference.worker import EngineFactory, analyze_in_worker
 from bot.recognition.analysis import ImageAnalysis, InferenceJob
 from models.errors import ImageRejected
+from models.intake import check_size
 
 log = logging.getLogger(__name__)
 
 START_TIMEOUT = 120.0
 """Seconds a fresh executor may take to spawn its workers and load their models."""
-
-
-def worker_settings(settings: Settings) -> Settings:
-    """What workers get: intra-op threads pinned to cores // workers (no oversubscription), and no bot token."""
-    onnx = settings.onnx.model_copy(update={"intra_op_threads": settings.intra_op_threads()})
-    return settings.model_copy(update={"onnx": onnx, "discord_token": None})
-
-
-def _default_engine_factory() -> EngineFactory:
-    from bot.inference.engine import build_recognition_engine  # imported late: the engine pulls in the models
-
-    return build_recognition_engine
 
 
 class InferencePool:
@@ -65,13 +63,19 @@ class InferencePool:
         self._capacity = max(1, settings.pool.max_in_flight)
         self._job_timeout = settings.pool.job_timeout
         self._worker_settings = worker_settings(settings)
-        self._engine_factory = engine_factory or _default_engine_factory()
+        self._engine_factory = engine_factory or default_engine_factory()
         self._context = multiprocessing.get_context(start_method)
         self._generation: Generation | None = None
         self._generations = 0
         self._slots = asyncio.Semaphore(self._workers)
         self._retry_lock = asyncio.Lock()
-        self._in_flight = 0
+        pool = settings.pool
+        self._admission = Admission(
+            workers=self._workers,
+            capacity=self._capacity,
+            max_wait=pool.max_wait,
+            per_owner=pool.max_queued_per_owner,
+        )
         self._running = 0
         self._abandoned = 0
         self._idle = asyncio.Event()
@@ -87,16 +91,18 @@ class InferencePool:
         await self._ready_generation()
 
     async def analyze(self, job: InferenceJob) -> ImageAnalysis:
-        """Analyse one image in a worker; `Busy` at capacity, `InferenceFailed` on crash or timeout."""
+        """Analyse one image in a worker; `Busy` when the wait is too long, `InferenceFailed` on crash or timeout."""
         if not self._accepting:
             raise PoolClosed()
-        if self._in_flight >= self._capacity:
+        try:
+            self._admission.admit(job.owner)
+        except Busy:
             self._counters.busy += 1
-            raise Busy()
-        self._in_flight += 1
+            raise
         self._idle.clear()
         started = time.perf_counter()
         try:
+            check_size(len(job.image), self.settings.images.max_bytes)  # before the bytes are queued or pickled
             analysis = await self._run_with_retry(job)
         except ImageRejected:
             self._counters.rejected += 1
@@ -105,8 +111,8 @@ class InferencePool:
             self._counters.failed += 1
             raise
         finally:
-            self._in_flight -= 1
-            if self._in_flight == 0:
+            self._admission.release(job.owner)
+            if self._admission.in_flight == 0:
                 self._idle.set()
         self._counters.done += 1
         self._counters.record_latency(time.perf_counter() - started)
@@ -124,7 +130,9 @@ class InferencePool:
             await asyncio.wait_for(self._idle.wait(), timeout=max(0.0, deadline))
         except TimeoutError:
             log.warning(
-                "pool shutdown: %d job(s) still running after %.1f s; killing workers", self._in_flight, deadline
+                "pool shutdown: %d job(s) still running after %.1f s; killing workers",
+                self._admission.in_flight,
+                deadline,
             )
             self._aborting = True
             if self._generation is not None:
@@ -150,7 +158,7 @@ class InferencePool:
             workers_alive=self._alive_workers(),
             accepting=self._accepting,
             running=self._running + self._abandoned,
-            waiting=self._in_flight - self._running,
+            waiting=self._admission.in_flight - self._running,
             capacity=self._capacity,
             jobs_done=self._counters.done,
             jobs_failed=self._counters.failed,
@@ -185,8 +193,8 @@ class InferencePool:
                     if self._aborting:
                         raise PoolClosed() from second
                     raise InferenceFailed(
-                        "Analysing this picture crashed the recognizer twice; try a different picture.",
-                        detail=f"worker died twice on one job: {second}",
+                        "The recognizer failed twice while working on this picture; please try again in a minute.",
+                        detail=f"pool workers died twice under one job (a service failure): {second}",
                     ) from second
         return outcome
 
@@ -199,9 +207,12 @@ class InferencePool:
                 raise PoolClosed()
             generation = await self._ready_generation()
             self._running += 1
-            deadline = asyncio.get_running_loop().time() + self._job_timeout
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            deadline = started + self._job_timeout
             try:
                 result = asyncio.wrap_future(generation.executor.submit(analyze_in_worker, job))
+                result.add_done_callback(consume_outcome)  # a timed-out or abandoned job's error is seen here
                 return await asyncio.wait_for(asyncio.shield(result), timeout=self._job_timeout)
             except BrokenProcessPool:
                 self._retire(generation, kill=False)
@@ -219,6 +230,7 @@ class InferencePool:
                 raise
             finally:
                 self._running -= 1
+                self._admission.record(loop.time() - started)
         finally:
             if not slot_handed_over:
                 self._slots.release()
@@ -247,6 +259,7 @@ class InferencePool:
         watcher = asyncio.ensure_future(watch())
         self._reapers.add(watcher)
         watcher.add_done_callback(self._reapers.discard)
+        watcher.add_done_callback(consume_outcome)
 
     async def _ready_generation(self) -> Generation:
         """The live executor, creating and warming a fresh one when there is none."""
@@ -260,7 +273,9 @@ class InferencePool:
         try:
             await asyncio.wait_for(asyncio.shield(generation.ready), timeout=START_TIMEOUT)
         except BrokenProcessPool:
-            self._retire(generation, kill=False)
+            # a worker died while starting: its siblings wait at the start barrier, so end them now
+            log.warning("a worker of pool generation %d died while starting; replacing it", generation.number)
+            self._retire(generation, kill=True)
             raise
         except TimeoutError as error:
             self._retire(generation, kill=True)
@@ -297,6 +312,7 @@ class InferencePool:
         reaper = asyncio.ensure_future(asyncio.to_thread(generation.executor.shutdown, wait=True))
         self._reapers.add(reaper)
         reaper.add_done_callback(self._reapers.discard)
+        reaper.add_done_callback(consume_outcome)
 
     def _alive_workers(self) -> int:
         generation = self._generation

@@ -17,10 +17,14 @@ from models.geometry import Box  # re-exported: results and the engine name boxe
 
 @dataclass(frozen=True)
 class InferenceJob:
-    """One image to analyse; `detect_faces` lets a caller skip detection (enrollment of a crop)."""
+    """One image to analyse; `detect_faces` lets a caller skip detection (enrollment of a crop).
+
+    `owner` names the submitter (a Discord user id, "batch"), so the pool can cap how many jobs one holds.
+    """
 
     image: bytes
     detect_faces: bool = True
+    owner: str | None = None
 
 
 @dataclass(frozen=True)

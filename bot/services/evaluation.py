@@ -24,7 +24,7 @@ from bot.services.batch import analyze_many
 from bot.services.identify import rank_region
 from bot.store.names import clean_name, name_key
 from bot.store.records import ReferenceStatus
-from models.errors import ImageRejected, UserFacingError
+from models.errors import UserFacingError
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".tiff"})
 
@@ -186,7 +186,7 @@ async def evaluate(
 
 
 async def _enroll_references(
-    services: Services, references: dict[str, list[Path]], by_path: dict[Path, ImageAnalysis | ImageRejected]
+    services: Services, references: dict[str, list[Path]], by_path: dict[Path, ImageAnalysis | UserFacingError]
 ) -> tuple[dict[str, int], dict[int, str], list[str]]:
     """Enroll the chosen references; returns references per folder, each character id's folder, the skipped ones.
 
@@ -199,7 +199,7 @@ async def _enroll_references(
         enrolled[name] = 0
         for path in paths:
             analysis = by_path[path]
-            if isinstance(analysis, ImageRejected):
+            if isinstance(analysis, UserFacingError):  # refused, too slow or crashing
                 skipped.append(f"reference {path}: {analysis.user_message}")
                 continue
             try:
@@ -217,7 +217,7 @@ async def _enroll_references(
 async def _query(
     services: Services,
     queries: dict[str, list[Path]],
-    by_path: dict[Path, ImageAnalysis | ImageRejected],
+    by_path: dict[Path, ImageAnalysis | UserFacingError],
     folders: dict[int, str],
     skipped: list[str],
 ) -> list[tuple[str, list[str]]]:
@@ -226,7 +226,7 @@ async def _query(
     for name, paths in queries.items():
         for path in paths:
             analysis = by_path[path]
-            if isinstance(analysis, ImageRejected):
+            if isinstance(analysis, UserFacingError):  # refused, too slow or crashing
                 skipped.append(f"query {path}: {analysis.user_message}")
                 continue
             ranking = await rank_region(services.gallery, analysis.whole)

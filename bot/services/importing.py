@@ -2,10 +2,11 @@
 
 The caller lists the folder first with `list_dataset` (cheap, no model loaded), so a wrong folder or a folder
 name that is no valid character name is refused before the services open and before anything is written.
-Analysis runs in parallel through the enrollment service's analyzer (a pool keeps every core busy); enrolling
-then follows folder order, so of two near-duplicate pictures the first in the folder is kept. A duplicate or an
-unusable file is skipped and named in the summary, never the end of the import; a file that cannot be read
-stops the import before anything is written.
+Files stream through in chunks: each chunk is read (size checked before reading), analysed in parallel through
+the enrollment service's analyzer (a pool keeps every core busy), then enrolled and committed in folder order, so
+of two near-duplicate pictures the first in the folder is kept, memory holds one chunk, and an interrupted import
+keeps what it committed. A duplicate, an unreadable, unusable, slow or crashing file is skipped and named in the
+summary, never the end of the import.
 """
 
 from __future__ import annotations
@@ -14,16 +15,17 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
-from bot.errors import DuplicateReference, ImageRejected, UsageError
-from bot.services.batch import analyze_many
+from bot.errors import DuplicateReference, UsageError, UserFacingError
+from bot.services.batch import analyze_many, default_concurrency
 from bot.services.enrollment import EnrollmentService
 from bot.services.results import ImportSummary
 from bot.store.records import ReferenceStatus
+from models.intake import check_size
 
-ImportStage = Literal["analysing", "enrolling"]
+ImportStage = Literal["importing"]
 
 ImportProgress = Callable[[ImportStage, int, int], None]
-"""Called as (stage, pictures done, pictures in all): once with 0 when a stage starts, then after each picture."""
+"""Called as (stage, pictures done, pictures in all): once with 0 at the start, then after each picture is settled."""
 
 
 async def import_dataset(
@@ -32,54 +34,58 @@ async def import_dataset(
     *,
     series: str | None = None,
     on_progress: ImportProgress | None = None,
+    max_bytes: int | None = None,
 ) -> ImportSummary:
     """Enroll every picture of a dataset (approved), skipping duplicates and unusable files, and say what it did.
 
     `dataset` maps character names (the sub-folders) to their picture files, as `list_dataset` returns it;
-    `series`, when given, is every imported character's series.
+    `series`, when given, is every imported character's series; a file over `max_bytes` is skipped unread.
     """
     work = [(name, path) for name, paths in dataset.items() for path in paths]
-    # Read all before analysing any, so an unreadable file leaves nothing half imported (the next step is to stream).
-    payloads = [_read(path) for _, path in work]
     report = on_progress or _ignore_progress
     total = len(work)
-    analysed = 0
-
-    def one_analysed() -> None:
-        nonlocal analysed
-        analysed += 1
-        report("analysing", analysed, total)
-
-    report("analysing", 0, total)
-    analyses = await analyze_many(enrollment.analyzer, payloads, detect_faces=False, on_done=one_analysed)
+    done = 0
     imported = 0
     duplicates: list[str] = []
     rejected: list[str] = []
-    report("enrolling", 0, total)
-    for done, ((name, path), data, analysis) in enumerate(zip(work, payloads, analyses, strict=True), start=1):
-        if isinstance(analysis, ImageRejected):
-            rejected.append(f"{path}: {analysis.user_message}")
-        else:
-            try:
-                await enrollment.enroll_analysis(
-                    name, data, analysis, status=ReferenceStatus.APPROVED, series=series, source=str(path)
-                )
-            except DuplicateReference as error:
-                duplicates.append(f"{path}: {error.user_message}")
+    report("importing", 0, total)
+    step = 2 * default_concurrency()
+    for chunk in (work[start : start + step] for start in range(0, total, step)):
+        payloads: list[bytes | UserFacingError] = [_read(path, max_bytes) for _, path in chunk]
+        readable = [data for data in payloads if isinstance(data, bytes)]
+        analyses = iter(await analyze_many(enrollment.analyzer, readable, detect_faces=False))
+        for (name, path), data in zip(chunk, payloads, strict=True):
+            analysis = next(analyses) if isinstance(data, bytes) else data
+            if isinstance(analysis, UserFacingError):
+                rejected.append(f"{path}: {analysis.user_message}")
             else:
-                imported += 1
-        report("enrolling", done, total)
+                try:
+                    await enrollment.enroll_analysis(
+                        name, data, analysis, status=ReferenceStatus.APPROVED, series=series, source=str(path)
+                    )
+                except DuplicateReference as error:
+                    duplicates.append(f"{path}: {error.user_message}")
+                else:
+                    imported += 1
+            done += 1
+            report("importing", done, total)
     return ImportSummary(
         characters=len(dataset), imported=imported, duplicates=tuple(duplicates), rejected=tuple(rejected)
     )
 
 
-def _read(path: Path) -> bytes:
-    """A dataset file's bytes, or one error naming it (an empty file is read and then rejected as unusable)."""
+def _read(path: Path, max_bytes: int | None) -> bytes | UserFacingError:
+    """A dataset file's bytes (never more than `max_bytes`), or the error that names why it was skipped."""
     try:
-        return path.read_bytes()
+        check_size(path.stat().st_size, max_bytes)
+        with path.open("rb") as handle:
+            data = handle.read() if max_bytes is None else handle.read(max_bytes + 1)
+        check_size(len(data), max_bytes)
+    except UserFacingError as error:
+        return error
     except OSError as error:
-        raise UsageError(f"{path}: cannot be read ({error.strerror or error}).") from error
+        return UsageError(f"cannot be read ({error.strerror or error}).")
+    return data
 
 
 def _ignore_progress(stage: ImportStage, done: int, total: int) -> None:

@@ -16,6 +16,10 @@ CRASH = b"CRASH"
 """Payload that kills the worker process outright, as a segfault or an OOM kill would."""
 HANG = b"HANG"
 """Payload that blocks the worker for a minute, as a pathological decode would."""
+HOG = b"HOG"
+"""Payload that asks for 8 GB at once, as a hostile decode would."""
+BURN = b"BURN"
+"""Payload that spins the processor for a minute in Python code, as a pathological resize would."""
 SLOW = b"SLOW:"
 """`SLOW:<seconds>:<image bytes>`: sleep, then analyse the image normally."""
 
@@ -37,6 +41,13 @@ class MagicEngine:
             os._exit(3)
         if job.image.startswith(HANG):
             time.sleep(60)
+        if job.image.startswith(HOG):
+            hoard = bytearray(8 * 1024**3)
+            return self.engine.analyze(InferenceJob(image=bytes(hoard[:0])))
+        if job.image.startswith(BURN):
+            spin_until = time.monotonic() + 60
+            while time.monotonic() < spin_until:
+                pass
         if job.image.startswith(SLOW):
             seconds, image = job.image[len(SLOW) :].split(b":", 1)
             time.sleep(float(seconds))

@@ -79,7 +79,7 @@ async def test_a_worker_crashing_mid_job_fails_only_that_job_and_the_pool_recove
 
     with pytest.raises(InferenceFailed) as caught:
         crash.result()
-    assert "crashed" in caught.value.user_message
+    assert "failed twice" in caught.value.user_message  # a service failure, not the picture's fault
     # the job running beside the crash was broken with it, retried on a fresh pool, and succeeded
     assert_same_analysis(neighbour.result(), local_engine.analyze(InferenceJob(innocent)))
     after = pool.health()
@@ -158,7 +158,7 @@ async def test_a_hanging_decode_hits_the_timeout_while_the_loop_stays_responsive
     with pytest.raises(InferenceFailed) as caught:
         hang.result()
     assert "too long" in caught.value.user_message
-    assert loop.time() - started < pool.settings.pool.job_timeout + 10  # not the worker's 60 s sleep
+    assert loop.time() - started < pool.settings.pool.job_timeout + 30  # not the worker's 60 s sleep
     assert lag < MAX_LOOP_LAG
     # the hung worker's pool was killed; the job beside it was retried and answered correctly
     assert_same_analysis(neighbour.result(), local_engine.analyze(InferenceJob(innocent)))

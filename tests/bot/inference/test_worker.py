@@ -14,8 +14,8 @@ from bot.config import Settings
 from bot.errors import ImageRejected, ModelUnavailable
 from bot.inference import InferencePool, create_analyzer
 from bot.inference.allocator import keep_freed_memory
+from bot.inference.generation import worker_settings
 from bot.inference.local import LocalAnalyzer
-from bot.inference.pool import worker_settings
 from bot.inference.stats import PoolCounters
 from bot.inference.worker import WorkerError, portable_error
 from tests.bot.inference.conftest import pool_settings

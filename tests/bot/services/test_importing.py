@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from bot.app import Services
-from bot.errors import UsageError
 from bot.services.evaluation import list_dataset
 from bot.services.importing import ImportStage, import_dataset
 from bot.services.results import ImportSummary
@@ -47,11 +46,7 @@ async def test_a_folder_is_enrolled_approved_with_progress_per_stage(services: S
     )
     assert len(services.gallery) == 6
 
-    analysing = [done for stage, done, _ in reports if stage == "analysing"]
-    enrolling = [done for stage, done, _ in reports if stage == "enrolling"]
-    assert analysing == list(range(7)) and enrolling == list(range(7))
-    assert reports.index(("enrolling", 0, 6)) == len(analysing)  # analysis finishes before enrolling starts
-    assert {total for _, _, total in reports} == {6}
+    assert reports == [("importing", done, 6) for done in range(7)]
 
 
 async def test_duplicates_and_unusable_files_are_skipped_and_named(services: Services, tmp_path: Path) -> None:
@@ -75,21 +70,24 @@ async def test_duplicates_and_unusable_files_are_skipped_and_named(services: Ser
     assert str(root / "alice" / "0.png") in sources and str(copy) not in sources
 
 
-async def test_an_unreadable_file_stops_the_import_before_anything_is_written(
+async def test_an_unreadable_or_oversized_file_is_named_and_the_rest_imported(
     services: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root = drawn_folder(tmp_path / "set")
     unreadable = root / "bea" / "2.png"
-    real_read = Path.read_bytes
+    oversized = root / "alice" / "1.png"
+    real_open = Path.open
 
-    def read_bytes(path: Path) -> bytes:
+    def open_file(path: Path, *args: object, **kwargs: object) -> object:
         if path == unreadable:
             raise PermissionError(13, "Permission denied")
-        return real_read(path)
+        return real_open(path, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "read_bytes", read_bytes)
-    with pytest.raises(UsageError) as caught:
-        await import_dataset(services.enrollment, list_dataset(root))
-    assert caught.value.user_message == f"{unreadable}: cannot be read (Permission denied)."
-    assert await services.store.list_characters() == []
-    assert len(services.gallery) == 0
+    monkeypatch.setattr(Path, "open", open_file)
+    limit = max(path.stat().st_size for path in root.rglob("*.png") if path != oversized)
+    oversized.write_bytes(oversized.read_bytes() + b"\0" * (limit + 1))
+    summary = await import_dataset(services.enrollment, list_dataset(root), max_bytes=limit)
+    assert summary.imported == 4
+    assert summary.rejected[0].startswith(f"{oversized}: That file is too large")
+    assert summary.rejected[1] == f"{unreadable}: cannot be read (Permission denied)."
+    assert len(services.gallery) == 4
