@@ -6,7 +6,8 @@ project-built WD-format graph sized to ~200 ms per image (benchmarks/heavy_model
 pool jobs are interleaved one by one, so a noisy neighbour slows both sides alike, and the overhead is
 the median of those paired differences. Throughput also reports the workers' CPU time per image (from
 /proc), which contention cannot inflate: on a shared box, wall-clock scaling is capped by free cores.
-Micro-batching is judged on CPU time with one intra-op thread, for the same reason.
+Micro-batching is judged on CPU time with one intra-op thread, for the same reason. `--burst-only` runs only
+the burst scenario: `--burst` identifies (default 200) from as many members at once, answered / busy / p95.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import numpy as np
 
 from benchmarks.heavy_model import build_calibrated
 from bot.config import OnnxSettings, PoolSettings, Settings
+from bot.errors import Busy
 from bot.inference import InferencePool
 from bot.inference.allocator import keep_freed_memory
 from bot.inference.engine import build_recognition_engine
@@ -144,6 +146,33 @@ def batching(settings: Settings, images: list[bytes], batch: int, rounds: int) -
     return float(np.median(single)) * 1000, float(np.median(batched)) * 1000
 
 
+async def burst(data_dir: Path, images: list[bytes], jobs: int, workers: int) -> dict[str, float]:
+    """`jobs` identifies from as many members at once on a pool with the default queue settings."""
+    settings = Settings(data_dir=data_dir, tagger="palette", pool=PoolSettings(workers=workers), _env_file=None)
+    pool = InferencePool(settings)
+    await pool.start()
+    latencies: list[float] = []
+
+    async def one(index: int) -> bool:
+        started = time.perf_counter()
+        try:
+            await pool.analyze(InferenceJob(image=images[index % len(images)], owner=f"member-{index}"))
+        except Busy:
+            return False
+        latencies.append(time.perf_counter() - started)
+        return True
+
+    try:
+        started = time.perf_counter()
+        answered = await asyncio.gather(*(one(index) for index in range(jobs)))
+        wall = time.perf_counter() - started
+    finally:
+        await pool.close()
+    p50, p95 = p50_p95(latencies) if latencies else (float("nan"), float("nan"))
+    done = sum(answered)
+    return {"answered": done, "busy": jobs - done, "p50_ms": p50, "p95_ms": p95, "wall_s": wall}
+
+
 async def main() -> None:
     """Measure everything in one run and print the tables."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -151,8 +180,17 @@ async def main() -> None:
     parser.add_argument("--images", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=3, help="throughput runs per configuration")
     parser.add_argument("--target-ms", type=float, default=200.0, help="per-image cost of the heavy graph")
+    parser.add_argument("--burst", type=int, default=200, help="identifies submitted at once in the burst scenario")
+    parser.add_argument("--burst-only", action="store_true", help="run only the burst scenario")
     args = parser.parse_args()
     images = megapixel_jpegs(args.images)
+    if args.burst_only:
+        with tempfile.TemporaryDirectory(prefix="pool-bench-") as scratch:
+            workers = os.cpu_count() or 1
+            result = await burst(Path(scratch) / "data", images, args.burst, workers)
+        print(f"burst of {args.burst} at once, palette, {workers} workers, default queue settings:")
+        print("  " + "  ".join(f"{key} {value:.3g}" for key, value in result.items()))
+        return
     # the workers raise glibc's malloc thresholds; do the same here so both sides run the same engine
     print(f"malloc thresholds raised in this process as in the workers: {keep_freed_memory()}")
     print(f"load average at start: {' '.join(f'{load:.2f}' for load in os.getloadavg())} on {os.cpu_count()} cores")
