@@ -1,7 +1,9 @@
 """/review: moderators walk pending submissions with Approve / Reject / Skip buttons that survive restarts.
 
 The buttons are `DynamicItem`s: the action and the submission id live in the custom id, so a button on
-a message sent before a restart is still understood after it.
+a message sent before a restart is still understood after it. Custom ids are parsed strictly (a known action and
+an id of at most 18 digits, so it fits every database's BIGINT); any other `waifu:` id is answered privately as a
+button that is no longer valid, never with an error.
 """
 
 from __future__ import annotations
@@ -37,7 +39,16 @@ ACTIONS = {
     "reject": ("Reject", discord.ButtonStyle.danger),
     "skip": ("Skip", discord.ButtonStyle.secondary),
 }
-CUSTOM_ID = r"waifu:review:(?P<action>approve|reject|skip):(?P<reference>\d+)"
+CUSTOM_ID = r"waifu:review:(?P<action>approve|reject|skip):(?P<reference>[1-9][0-9]{0,17})"
+"""At most 18 digits: always below 2**63, so no forged id can overflow a BIGINT (79 nines did, in SQLite)."""
+CUSTOM_ID_PREFIX = "waifu:"
+STALE_TEXT = "This button is no longer valid."
+
+
+def parse_custom_id(custom_id: str) -> tuple[Action, int] | None:
+    """The action and submission id of a review button's custom id, or None for anything else."""
+    match = re.fullmatch(CUSTOM_ID, custom_id)
+    return None if match is None else (match["action"], int(match["reference"]))  # type: ignore[return-value]
 
 
 class ReviewButton(discord.ui.DynamicItem[discord.ui.Button], template=CUSTOM_ID):
@@ -53,8 +64,9 @@ class ReviewButton(discord.ui.DynamicItem[discord.ui.Button], template=CUSTOM_ID
     async def from_custom_id(
         cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]
     ) -> ReviewButton:
-        """Rebuild the button from its custom id (after a restart too)."""
-        return cls(match["action"], int(match["reference"]))  # type: ignore[arg-type]
+        """Rebuild the button from its custom id (after a restart too); the template admits only valid ids."""
+        action, reference_id = parse_custom_id(match.string) or ("skip", 0)
+        return cls(action, reference_id)
 
     async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
         """Check the moderator, apply the action, and show the next submission in place."""
@@ -148,6 +160,18 @@ class ReviewCog(commands.Cog):
     async def cog_unload(self) -> None:
         """Stop handling the buttons with the cog."""
         self.bot.remove_dynamic_items(ReviewButton)
+
+    @commands.Cog.listener()
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """Answer a press on a `waifu:` button that no handler understands (forged, malformed or retired)."""
+        if interaction.type is not discord.InteractionType.component:
+            return
+        custom_id = str((interaction.data or {}).get("custom_id", ""))
+        if custom_id.startswith(CUSTOM_ID_PREFIX) and parse_custom_id(custom_id) is None:
+            try:
+                await interaction.response.send_message(STALE_TEXT, ephemeral=True)
+            except discord.HTTPException:
+                log.info("could not answer a press on the unknown button %.100r", custom_id)
 
     @app_commands.command(name="review", description="Review pending character submissions (moderators)")
     @app_commands.guild_only()

@@ -1,4 +1,8 @@
-"""Getting picture bytes out of Discord safely: size cap first, then content type, then magic bytes."""
+"""Getting picture bytes out of Discord safely: size cap first, then the magic bytes decide.
+
+The declared content type is only a hint: Discord sends `application/octet-stream` for pictures from some
+clients, and a declared `image/png` proves nothing, so only the first bytes say what a file is.
+"""
 
 from __future__ import annotations
 
@@ -72,23 +76,26 @@ async def download_capped(session: aiohttp.ClientSession, url: str, max_bytes: i
 
 
 async def read_attachment(attachment: discord.Attachment, max_bytes: int, session: aiohttp.ClientSession) -> bytes:
-    """Download an attachment now (signed URLs expire) after checking its declared size and type, capped."""
+    """Download an attachment now (signed URLs expire), capped, after its declared size; the bytes decide the type."""
     what = f"`{discord.utils.escape_markdown(attachment.filename)}`"
     if attachment.size > max_bytes:
         raise too_large(attachment.size, max_bytes)
-    content_type = (attachment.content_type or "").split(";")[0].strip()
-    if content_type and not content_type.startswith("image/"):
-        raise not_an_image(what)
     failure = f"I could not download {what}; send it again."
     data = await download_capped(session, attachment.url, max_bytes, failure=failure)
     return check_image_bytes(data, max_bytes, what=what)
 
 
+UNTYPED = frozenset({"", "application/octet-stream", "binary/octet-stream"})
+"""Content types that say nothing about the file: the name, then the bytes, decide."""
+PICTURE_SUFFIXES = frozenset({"png", "jpg", "jpeg", "gif", "webp", "bmp"})
+
+
 def is_image_attachment(attachment: discord.Attachment) -> bool:
-    """Whether an attachment claims to be a picture (by content type, else by file name)."""
-    if attachment.content_type:
-        return attachment.content_type.startswith("image/")
-    return attachment.filename.lower().rsplit(".", 1)[-1] in {"png", "jpg", "jpeg", "gif", "webp", "bmp"}
+    """Whether an attachment may be a picture, to pick it from a message: a hint only, the bytes decide later."""
+    content_type = (attachment.content_type or "").split(";")[0].strip().lower()
+    if content_type.startswith("image/"):
+        return True
+    return content_type in UNTYPED and attachment.filename.lower().rsplit(".", 1)[-1] in PICTURE_SUFFIXES
 
 
 @dataclass(frozen=True)

@@ -22,12 +22,12 @@ async def identify_reply(world: World, attachment: dict) -> str:
     return reply.content
 
 
-async def test_non_image_attachment_is_refused_by_content_type(world: World, bot_settings: Settings) -> None:
+async def test_non_image_attachment_is_refused_by_its_bytes(world: World, bot_settings: Settings) -> None:
     async with running_bot(bot_settings, world.emu):
         text = world.emu.add_attachment(b"hello there", "notes.txt", "text/plain")
         content = await identify_reply(world, text)
     assert content == "`notes.txt` is not a picture; send a PNG, JPEG, GIF, WebP or BMP image."
-    assert world.emu.downloads == []
+    assert world.emu.downloads == ["notes.txt"]  # the declared type is only a hint: the first bytes decide
 
 
 async def test_non_image_bytes_claiming_to_be_png_are_refused_by_magic_bytes(
