@@ -6,6 +6,7 @@ import asyncio
 from dataclasses import dataclass, field
 
 from bot.config import Settings
+from bot.inference import NoAnalysis, identity_only_metric
 from bot.inference.engine import build_recognition_engine
 from bot.inference.local import LocalAnalyzer
 from bot.inference.model_choice import open_embedding_metric, read_tagger_tags, session_config
@@ -82,8 +83,12 @@ async def open_services(settings: Settings, *, analyzer: Analyzer | None = None)
     """
     identity, tags = await asyncio.to_thread(read_tagger_tags, settings)
     vocabulary = select_vocabulary(tags, tagger=identity)
-    # The gallery compares embeddings with the small metrics model in this process, even when a pool embeds.
-    metric = await asyncio.to_thread(open_embedding_metric, settings, session_config(settings))
+    # The gallery compares embeddings with the small metrics model in this process, even when a pool embeds;
+    # a command that analyses nothing needs only which embedder made the vectors, so it loads no model.
+    if isinstance(analyzer, NoAnalysis):
+        metric = await asyncio.to_thread(identity_only_metric, settings)
+    else:
+        metric = await asyncio.to_thread(open_embedding_metric, settings, session_config(settings))
     store = await CharacterStore.open(
         settings.resolved_database_url(), reference_dir=settings.reference_dir, start_empty=settings.start_empty
     )

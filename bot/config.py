@@ -63,6 +63,11 @@ class PoolSettings(BaseModel):
         ge=0,
         description="Worker processes for inference (default: one per core); 0 runs inference in-process.",
     )
+    one_shot_max: int = Field(
+        4,
+        ge=0,
+        description="A CLI command on at most this many pictures analyses them in-process instead of starting workers.",
+    )
     max_in_flight: int = Field(
         256,
         ge=1,

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from bot.cli.common import format_table, print_json, services_for
-from bot.config import Settings
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -17,7 +20,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
     """List the global characters with an approved reference (pending names are for review), with their counts."""
-    async with services_for(settings) as services:
+    async with services_for(settings, analysis=False) as services:
         characters = await services.store.list_characters(approved_only=True)
         counts = {character.id: services.gallery.reference_count(character.id) for character in characters}
     if args.json:

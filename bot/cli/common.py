@@ -1,20 +1,38 @@
-"""What every command shares: reading image files, opening the services, printing tables and JSON."""
+"""What every command shares: reading image files, opening the services, printing tables and JSON.
+
+Importing this module (and any command module) stays cheap: `waifu-bot --help` builds every command's
+parser, so the app, the models, numpy and SQLAlchemy are imported only inside the functions that use them.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import AsyncIterator, Sequence
+import unicodedata
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from tqdm import tqdm
-
-from bot.app import Services, open_services
-from bot.config import Settings
 from bot.errors import ImageRejected, UsageError
-from bot.inference import create_analyzer
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
+
+    from bot.app import Services
+    from bot.config import Settings
+
+__all__ = [
+    "UsageError",
+    "display_width",
+    "format_table",
+    "name_file",
+    "print_json",
+    "progress_bar",
+    "read_image_file",
+    "read_image_files",
+    "services_for",
+]
 
 
 def read_image_file(path: Path) -> bytes:
@@ -43,10 +61,35 @@ def name_file(path: Path, error: ImageRejected) -> UsageError:
 
 
 @asynccontextmanager
-async def services_for(settings: Settings) -> AsyncIterator[Services]:
-    """Open the analyzer and the services for one command and always close both (the services, then the analyzer)."""
-    analyzer = create_analyzer(settings)
+async def services_for(
+    settings: Settings,
+    *,
+    pictures: int | None = None,
+    analysis: bool = True,
+    on_step: Callable[[str], None] | None = None,
+) -> AsyncIterator[Services]:
+    """Open the analyzer and the services for one command and always close both (the services, then the analyzer).
+
+    `pictures` is how many the command will analyse (None: a batch of unknown size), so one or a few run
+    in this process instead of starting a pool; `analysis=False` opens no analyzer and loads no model.
+    `on_step` hears each slow step as it begins (starting workers, loading models), so a long wait says why.
+    """
+    from bot.app import open_services
+    from bot.inference import InferencePool, NoAnalysis, create_analyzer, uses_pool
+
+    step = on_step or _quiet
+    if not analysis:
+        analyzer = NoAnalysis()
+    else:
+        if uses_pool(settings, pictures=pictures):
+            step(f"starting {settings.pool.workers} inference workers (each loads the models)")
+        else:
+            step("loading the models in this process")
+        analyzer = create_analyzer(settings, pictures=pictures)
     try:
+        if isinstance(analyzer, InferencePool):
+            await analyzer.start()
+        step("opening the gallery")
         services = await open_services(settings, analyzer=analyzer)
         try:
             yield services
@@ -56,8 +99,14 @@ async def services_for(settings: Settings) -> AsyncIterator[Services]:
         await analyzer.close()
 
 
+def _quiet(_step: str) -> None:
+    """The step reporter of a command that prints none."""
+
+
 def progress_bar(total: int, description: str, unit: str = "img", *, quiet: bool = False) -> tqdm:
     """A progress bar on stderr that draws only on a terminal, so logs and pipes get no carriage-return spam."""
+    from tqdm import tqdm
+
     return tqdm(total=total, desc=description, unit=unit, file=sys.stderr, leave=False, disable=True if quiet else None)
 
 
@@ -66,19 +115,34 @@ def print_json(payload: Any, stream: TextIO | None = None) -> None:
     print(json.dumps(payload, ensure_ascii=False), file=stream or sys.stdout)
 
 
+def display_width(text: str) -> int:
+    """Terminal columns `text` takes: wide (CJK, fullwidth) characters take two, combining marks none."""
+    width = 0
+    for char in text:
+        if unicodedata.combining(char) or unicodedata.category(char) in {"Mn", "Me", "Cf"}:
+            continue
+        width += 2 if unicodedata.east_asian_width(char) in {"W", "F"} else 1
+    return width
+
+
+def _pad(text: str, width: int, *, right: bool) -> str:
+    padding = " " * max(0, width - display_width(text))
+    return padding + text if right else text + padding
+
+
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]], *, indent: str = "") -> str:
-    """A plain aligned text table; numbers right-aligned, text left-aligned."""
+    """A plain aligned text table; numbers right-aligned, text left-aligned, wide characters counted as two."""
     cells = [[_cell(value) for value in row] for row in rows]
     numeric = [
         all(isinstance(row[column], int | float) for row in rows) if rows else False for column in range(len(headers))
     ]
-    widths = [max([len(header)] + [len(row[column]) for row in cells]) for column, header in enumerate(headers)]
+    widths = [
+        max([display_width(header)] + [display_width(row[column]) for row in cells])
+        for column, header in enumerate(headers)
+    ]
 
     def line(values: Sequence[str]) -> str:
-        parts = [
-            value.rjust(widths[column]) if numeric[column] else value.ljust(widths[column])
-            for column, value in enumerate(values)
-        ]
+        parts = [_pad(value, widths[column], right=numeric[column]) for column, value in enumerate(values)]
         return (indent + "  ".join(parts)).rstrip()
 
     separator = indent + "  ".join("-" * width for width in widths)

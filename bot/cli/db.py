@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
-from bot.config import Settings
-from bot.store import database
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -23,11 +24,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 async def run_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     """Upgrade and say where the schema is now."""
+    from bot.store import database
+
     return await _migrate("upgrade", database.upgrade, args.revision, settings)
 
 
 async def run_downgrade(args: argparse.Namespace, settings: Settings) -> int:
     """Downgrade and say where the schema is now."""
+    from bot.store import database
+
     return await _migrate("downgrade", database.downgrade, args.revision, settings)
 
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.cli.common import read_image_files, services_for
-from bot.config import Settings
 from bot.errors import UsageError
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -26,7 +29,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     if not name:
         raise UsageError("the character name is empty.")
     pictures = [(str(path), data) for path, data in read_image_files(args.images)]
-    async with services_for(settings) as services:
+    async with services_for(settings, pictures=len(pictures)) as services:
         results = await services.enrollment.enroll_approved_many(name, pictures, series=args.series, aliases=args.alias)
         character = results[-1].character
         total = services.gallery.reference_count(character.id)

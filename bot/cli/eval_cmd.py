@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.cli.common import format_table, print_json, progress_bar
-from bot.config import Settings
-from bot.services.evaluation import EvalReport, evaluate, list_dataset
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.services.evaluation import EvalReport
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -22,6 +25,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
     """Evaluate with a progress bar on stderr, then print the report."""
+    from bot.services.evaluation import evaluate, list_dataset
+
     total = sum(len(paths) for paths in list_dataset(args.directory).values())
     with progress_bar(total, "analysing") as progress:
         report = await evaluate(args.directory, settings, refs=args.refs, seed=args.seed, on_analyzed=progress.update)

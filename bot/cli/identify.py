@@ -50,7 +50,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
         if not path.is_file():
             read_image_file(path)  # raises the error that names what is wrong with the path
     failures: list[str] = []
-    async with services_for(settings) as services:
+    async with services_for(settings, pictures=len(paths)) as services:
         empty = services.gallery.character_count == 0
         for path in paths:
             try:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
-
-from tqdm import tqdm
+from typing import TYPE_CHECKING
 
 from bot.cli.common import progress_bar, services_for
-from bot.config import Settings
-from bot.services.evaluation import list_dataset
-from bot.services.importing import ImportStage, import_dataset
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
+
+    from bot.config import Settings
+    from bot.services.importing import ImportStage
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -44,10 +47,16 @@ class _StageBars:
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
     """List the folder (refused before any model loads), import it with a bar per stage, and list what it skipped."""
+    _say(f"scanning {args.directory}")
+    from bot.services.evaluation import list_dataset
+    from bot.services.importing import import_dataset
+
     dataset = list_dataset(args.directory)
+    found = sum(len(paths) for paths in dataset.values())
+    _say(f"found {found} picture(s) of {len(dataset)} character(s)")
     bars = _StageBars()
     try:
-        async with services_for(settings) as services:
+        async with services_for(settings, on_step=_say) as services:
             summary = await import_dataset(
                 services.enrollment,
                 dataset,
@@ -64,3 +73,12 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     for line in summary.skipped:
         print(f"  skipped {line}")
     return 0
+
+
+def _say(step: str) -> None:
+    """One line on a terminal's stderr as a slow step begins, so the wait before the bar says what it waits for.
+
+    Like the bars, it is quiet when stderr is a pipe or a log, whose readers get the summary and errors only.
+    """
+    if sys.stderr.isatty():
+        print(step, file=sys.stderr, flush=True)

@@ -2,29 +2,29 @@
 
 Every module in `bot.cli` that defines `add_parser(subparsers)` is a command, so a new command is
 a new module and nothing else. A command's handler gets `(args, settings)` and returns an exit code;
-it may be a coroutine function (run with `asyncio.run`).
+it may be a coroutine function (run with `asyncio.run`). Building the parser imports every command
+module, so those stay light at import (heavy imports inside their handlers) and `--help` is instant;
+the settings (pydantic) are read only once a command runs.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import errno
 import importlib
-import inspect
 import logging
 import os
 import pkgutil
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
-
-import pydantic
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import bot.cli
-from bot.config import PoolSettings, Settings
 from models.errors import UserFacingError
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 log = logging.getLogger("waifu_bot.cli")
 
@@ -50,12 +50,34 @@ class QuietParser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     """The full parser, with every discovered command; global options work before or after the command."""
     parser = QuietParser(prog="waifu-bot", description="Identify anime characters in pictures, offline.")
+    parser.add_argument("--version", action=_VersionAction, help="print the installed version and exit")
     _add_global_options(parser, default=None)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in _command_modules():
         module.add_parser(subparsers)
     _share_global_options(parser)
     return parser
+
+
+class _VersionAction(argparse.Action):
+    """`--version`: the installed package's version, read only when asked."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, help: str | None = None) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> NoReturn:
+        print(f"waifu-bot {installed_version()}")
+        parser.exit()
+
+
+def installed_version() -> str:
+    """The version pip installed (pyproject.toml's), or 'unknown' when run from a tree that was never installed."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("waifu-bot")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 def _add_global_options(parser: argparse.ArgumentParser, *, default: object) -> None:
@@ -103,6 +125,8 @@ def _command_modules() -> list[object]:
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
     """Settings from the environment, overridden by the global options that were given."""
+    from bot.config import PoolSettings, Settings
+
     overrides: dict[str, object] = {}
     if args.database_url:
         overrides["database_url"] = args.database_url
@@ -165,6 +189,11 @@ def _run(argv: Sequence[str] | None) -> int:
         return EXIT_USAGE
     except SystemExit as exit_request:  # --help and --version print and stop
         return int(exit_request.code or 0)
+    import asyncio  # imported once a command runs: not for --help
+    import inspect
+
+    import pydantic
+
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",

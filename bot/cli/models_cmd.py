@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.cli.common import format_table, print_json
-from bot.config import Settings
-from bot.inference.model_choice import session_config
-from models.download import is_present, pull
 from models.errors import ModelUnavailable
 from models.registry import CARDS, DEFAULT_DETECTOR, DEFAULT_EMBEDDER, RECOMMENDED, ModelCard, get_card
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 BUILT_IN_TAGGER = "palette"
 
@@ -33,6 +33,9 @@ def add_parser(subparsers: Any) -> None:
 
 def run_pull(args: argparse.Namespace, settings: Settings) -> int:
     """Download and verify; one clear line on stderr and exit 1 when a model cannot be fetched."""
+    from bot.inference.model_choice import session_config
+    from models.download import pull
+
     names = list(args.names) or list(RECOMMENDED)
     for name in names:
         get_card(name)  # an unknown name is bad input (exit 2 from main), checked before any download
@@ -75,6 +78,8 @@ def model_rows(settings: Settings) -> list[dict[str, Any]]:
 
 
 def _card_row(card: ModelCard, settings: Settings, selected: set[str]) -> dict[str, Any]:
+    from models.download import is_present
+
     return {
         "name": card.name,
         "kind": str(card.kind),

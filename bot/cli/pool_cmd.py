@@ -9,14 +9,13 @@ from __future__ import annotations
 import argparse
 import io
 import time
-
-import numpy as np
-from PIL import Image
+from typing import TYPE_CHECKING
 
 from bot.cli.common import UsageError, print_json
-from bot.config import Settings
-from bot.inference import InferencePool, PoolHealth
-from bot.recognition.analysis import InferenceJob
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.inference import PoolHealth
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -29,6 +28,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def probe_picture(seed: int, size: tuple[int, int] = (768, 768)) -> bytes:
     """A JPEG of coloured noise blocks: decodes and tags like a real upload, needs no files."""
+    import numpy as np
+    from PIL import Image
+
     rng = np.random.default_rng(seed)
     blocks = rng.integers(0, 256, size=(8, 8, 3), dtype=np.uint8)
     image = Image.fromarray(blocks).resize(size, Image.Resampling.NEAREST)
@@ -39,6 +41,9 @@ def probe_picture(seed: int, size: tuple[int, int] = (768, 768)) -> bytes:
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
     """Start the pool, run the probes a few at a time, print the health, close the pool."""
+    from bot.inference import InferencePool
+    from bot.recognition.analysis import InferenceJob
+
     if args.jobs < 1:
         raise UsageError("--jobs must be at least 1.")
     if settings.pool.workers < 1:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from bot.cli.common import services_for
-from bot.config import Settings
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -20,7 +23,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
     """Promote, then say how many references now serve every server."""
-    async with services_for(settings) as services:
+    async with services_for(settings, analysis=False) as services:
         record = await services.characters.resolve(args.character, guild_id=args.guild)
         promoted, served = await services.characters.promote(record.id)
     print(f"{promoted.name} is now global, with {served} approved reference(s).")

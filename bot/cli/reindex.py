@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import argparse
-
-from tqdm import tqdm
+from typing import TYPE_CHECKING
 
 from bot.cli.common import progress_bar
-from bot.config import Settings
-from bot.inference import create_analyzer
-from bot.inference.model_choice import embedder_identity, read_tagger_tags
-from bot.services.reference_images import ReferenceImages
-from bot.services.reindex import ReindexSummary, reindex
-from bot.store.repository import CharacterStore
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
+
+    from bot.config import Settings
+    from bot.services.reindex import ReindexSummary
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -31,6 +30,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
     """Open the store and the analyzer, recompute stale references with a progress bar, print a summary."""
+    from bot.inference import create_analyzer
+    from bot.inference.model_choice import embedder_identity, read_tagger_tags
+    from bot.services.reference_images import ReferenceImages
+    from bot.services.reindex import reindex
+    from bot.store.repository import CharacterStore
+
     tagger, _ = read_tagger_tags(settings)
     embedder = embedder_identity(settings)
     store = await CharacterStore.open(settings.resolved_database_url())

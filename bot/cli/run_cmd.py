@@ -6,10 +6,12 @@ import argparse
 import asyncio
 import contextlib
 import logging
+from typing import TYPE_CHECKING
 
 from bot.cli.common import UsageError
-from bot.config import Settings
-from bot.inference import InferencePool, create_analyzer, install_stop_signals
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +32,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
     """Run until SIGTERM/SIGINT or a fatal gateway error; close everything on the way out."""
-    # discord.py costs ~0.5 s: imported only for `run`
+    # discord.py and the models cost seconds: imported only for `run`
     from bot.discord_adapter.client import WaifuBot, explained, heartbeat_is_fresh
+    from bot.inference import InferencePool, create_analyzer, install_stop_signals
 
     if args.healthcheck:
         return 0 if heartbeat_is_fresh(settings) else 1

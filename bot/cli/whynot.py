@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import textwrap
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.cli.common import format_table, name_file, print_json, read_image_file, services_for
-from bot.config import Settings
-from bot.services.results import WhyNotResult
 from models.errors import ImageRejected
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.services.results import WhyNotResult
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -23,7 +27,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 async def run(args: argparse.Namespace, settings: Settings) -> int:
     """Resolve the name, analyse the picture, print the evidence."""
     data = read_image_file(args.image)
-    async with services_for(settings) as services:
+    async with services_for(settings, pictures=1) as services:
         try:
             result = await services.whynot.whynot(data, args.character)
         except ImageRejected as error:
@@ -79,4 +83,24 @@ def render(result: WhyNotResult) -> str:
             ]
             sections.append(f"\n{title} {result.character}:")
             sections.append(format_table((*headers, "weight"), rows, indent="  "))
+    if result.supporting or result.opposing:
+        sections.append("\n" + textwrap.fill(weight_legend(result), width=100))
     return "\n".join(sections)
+
+
+_COLUMNS = "The other columns: the tag's probability (0-1) in the picture and averaged over each character's pictures."
+
+
+def weight_legend(result: WhyNotResult) -> str:
+    """What the weight column means, which differs with and without a rival character."""
+    if result.compared_with:
+        return (
+            f"weight: the tag's share of the difference between {result.character} and {result.compared_with} "
+            f"(the sizes of all tags' shares add up to 1); + means the picture is nearer {result.character} "
+            f"on this tag, - nearer {result.compared_with}. {_COLUMNS}"
+        )
+    return (
+        f"weight: how strongly the tag speaks for (+) or against (-) {result.character}: how present it is "
+        "in the picture or the character, times how well the two agree, scaled by how steady the tag is across "
+        f"the character's references. {_COLUMNS}"
+    )

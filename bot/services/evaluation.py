@@ -70,7 +70,10 @@ class EvalReport:
             "refs": self.refs,
             "top1": round(self.top1, 4),
             "top3": round(self.top3, 4),
+            "macro_precision": round(self.macro_precision, 4),
+            "macro_recall": round(self.macro_recall, 4),
             "macro_f1": round(self.macro_f1, 4),
+            "seconds": round(self.seconds, 3),
             "per_character": {
                 score.name: {
                     "refs": score.refs,
@@ -87,6 +90,7 @@ class EvalReport:
                 {"character": truth, "predicted": predicted, "count": count}
                 for truth, predicted, count in self.confusions
             ],
+            "skipped": list(self.skipped),
         }
 
 

@@ -54,7 +54,7 @@ async def test_run_opens_one_analyzer_lends_it_to_the_bot_and_closes_it_once(
         chosen.append(ClosingRecorder(create_analyzer(settings)))
         return chosen[-1]
 
-    monkeypatch.setattr(run_cmd, "create_analyzer", recording_create_analyzer)
+    monkeypatch.setattr("bot.inference.create_analyzer", recording_create_analyzer)  # run imports it late
     bot_settings.discord_token = SecretStr(world.emu.token)
     args = argparse.Namespace(auto_identify=False, healthcheck=False)
     running = asyncio.create_task(run_cmd.run(args, bot_settings))

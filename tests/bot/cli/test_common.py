@@ -1,4 +1,4 @@
-"""CLI helpers: the progress bar draws on a terminal only, and tables align numbers right."""
+"""CLI helpers: the progress bar draws on a terminal only, and tables align numbers right and wide characters."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from bot.cli.common import format_table, progress_bar
+from bot.cli.common import display_width, format_table, progress_bar
 
 
 class Terminal(io.StringIO):
@@ -45,3 +45,11 @@ def test_format_table_right_aligns_numbers_and_marks_missing_values() -> None:
     assert table[0] == "name       score"
     assert table[2] == "a          0.500"
     assert table[3] == "long name  -"
+
+
+def test_format_table_aligns_wide_and_combining_characters() -> None:
+    rows = [("中野三玖", "五等分の花嫁", 3), ("Miku", "Quintessential", 12), ("Cafe\u0301", "x", 1)]
+    lines = format_table(("name", "series", "refs"), rows).splitlines()
+    assert [display_width(line) for line in lines] == [display_width(lines[1])] * len(lines)
+    assert lines[2].startswith("中野三玖  五等分の花嫁  ")
+    assert display_width("中野") == 4 and display_width("Cafe\u0301") == 4

@@ -67,7 +67,11 @@ async def test_drawn_characters_are_all_recognised_in_a_temporary_gallery(settin
     assert scores["alice"].refs == (1 if broken_is_reference else 2)
     assert scores["bea"].refs == 2 and scores["bea"].queries == 3
     payload = report.to_json()
-    assert list(payload) == ["characters", "queries", "refs", "top1", "top3", "macro_f1", "per_character", "confusions"]
+    assert list(payload) == [
+        "characters", "queries", "refs", "top1", "top3", "macro_precision", "macro_recall", "macro_f1", "seconds",
+        "per_character", "confusions", "skipped",
+    ]  # fmt: skip
+    assert any("broken.png" in line for line in payload["skipped"])
     # The user's own database was never written.
     store = await CharacterStore.open(settings.resolved_database_url())
     try:
