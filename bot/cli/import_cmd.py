@@ -48,6 +48,7 @@ class _StageBars:
 async def run(args: argparse.Namespace, settings: Settings) -> int:
     """List the folder (refused before any model loads), import it with a bar per stage, and list what it skipped."""
     _say(f"scanning {args.directory}")
+    from bot.services.display_names import read_characters_file
     from bot.services.evaluation import list_dataset
     from bot.services.importing import import_dataset
 
@@ -63,6 +64,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
                 series=args.series,
                 on_progress=bars,
                 max_bytes=settings.images.max_bytes,
+                names=read_characters_file(args.directory),
             )
     finally:
         bars.close()

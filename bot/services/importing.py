@@ -17,6 +17,7 @@ from typing import Literal
 
 from bot.errors import DuplicateReference, UsageError, UserFacingError
 from bot.services.batch import analyze_many, default_concurrency
+from bot.services.display_names import Naming, naming_of
 from bot.services.enrollment import EnrollmentService
 from bot.services.results import ImportSummary
 from bot.store.records import ReferenceStatus
@@ -35,6 +36,7 @@ async def import_dataset(
     series: str | None = None,
     on_progress: ImportProgress | None = None,
     max_bytes: int | None = None,
+    names: dict[str, Naming] | None = None,
 ) -> ImportSummary:
     """Enroll every picture of a dataset (approved), skipping duplicates and unusable files, and say what it did.
 
@@ -60,8 +62,15 @@ async def import_dataset(
                 rejected.append(f"{path}: {analysis.user_message}")
             else:
                 try:
+                    naming = naming_of(name, names or {}, series)  # "nakano_miku" -> "Nakano Miku", or characters.csv
                     await enrollment.enroll_analysis(
-                        name, data, analysis, status=ReferenceStatus.APPROVED, series=series, source=str(path)
+                        naming.name,
+                        data,
+                        analysis,
+                        status=ReferenceStatus.APPROVED,
+                        series=naming.series,
+                        aliases=naming.aliases,
+                        source=str(path),
                     )
                 except DuplicateReference as error:
                     duplicates.append(f"{path}: {error.user_message}")

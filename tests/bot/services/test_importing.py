@@ -36,8 +36,8 @@ async def test_a_folder_is_enrolled_approved_with_progress_per_stage(services: S
     assert summary.skipped == ()
     characters = await services.store.list_characters()
     assert [(character.name, character.series) for character in characters] == [
-        ("alice", "Wonderland"),
-        ("bea", "Wonderland"),
+        ("Alice", "Wonderland"),
+        ("Bea", "Wonderland"),
     ]
     references = await services.store.list_references(status=None, all_scopes=True)
     assert all(reference.status is ReferenceStatus.APPROVED for reference in references)
