@@ -16,7 +16,7 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 RUN mkdir -p bot cogs models migrations \
     && touch bot/__init__.py cogs/__init__.py models/__init__.py migrations/__init__.py \
-    && pip install ".[faces]" \
+    && pip install ".[faces,postgres]" \
     && pip uninstall -y waifu-bot
 COPY bot ./bot
 COPY cogs ./cogs
