@@ -22,7 +22,9 @@ class SessionConfig:
     inter_op_threads: int = 1
 
 
-def create_session(model_path: Path, config: SessionConfig, *, model_bytes: bytes | None = None) -> ort.InferenceSession:
+def create_session(
+    model_path: Path, config: SessionConfig, *, model_bytes: bytes | None = None
+) -> ort.InferenceSession:
     """Open an ONNX model with the configured providers and threads, so no caller oversubscribes cores.
 
     `model_bytes` is a graph edited in memory (an extra output exposed); `model_path` then names it in errors.

@@ -67,7 +67,7 @@ async def check_quota(session: AsyncSession, quota: SubmissionQuota | None) -> N
 
 
 def clean_series(series: str | None) -> str | None:
-    """A series name (NFKC, whitespace collapsed); blank means none; refuses invisibles or one longer than its column."""
+    """A series name (NFKC, whitespace collapsed); blank means none; refuses invisibles and overlong ones."""
     if series is None:
         return None
     cleaned = clean_text(series, "A series name")

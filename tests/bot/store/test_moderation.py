@@ -48,7 +48,7 @@ async def test_a_full_quota_says_when_room_frees_up(store: CharacterStore) -> No
 async def test_members_see_only_characters_with_an_approved_reference_they_can_see(store: CharacterStore) -> None:
     await enroll_sample(store, "Global Miku", seed=1)
     await enroll_sample(store, "Pending Prank", guild_id=GUILD, status="pending", seed=2)
-    character, reference = await enroll_sample(store, "Rejected Prank", guild_id=GUILD, status="pending", seed=3)
+    _, reference = await enroll_sample(store, "Rejected Prank", guild_id=GUILD, status="pending", seed=3)
     await store.review_reference(reference.id, approve=False, reviewer_id=1)
     await enroll_sample(store, "Local Nino", guild_id=GUILD, seed=4)
     await enroll_sample(store, "Elsewhere", guild_id=OTHER_GUILD, seed=5)
