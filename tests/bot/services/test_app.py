@@ -53,9 +53,9 @@ async def test_guild_settings_share_the_one_engine_and_migration(
     opened: list[str] = []
     real_open_engine = database.open_engine
 
-    async def counting(url: str):
+    async def counting(url: str, **options: object):
         opened.append(url)
-        return await real_open_engine(url)
+        return await real_open_engine(url, **options)
 
     monkeypatch.setattr(sessions, "open_engine", counting)
     monkeypatch.setattr(guild_settings, "open_engine", counting)
