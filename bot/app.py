@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from bot.config import Settings
 from bot.inference import NoAnalysis, identity_only_metric
-from bot.inference.engine import build_recognition_engine
+from bot.inference.engine import build_recognition_engine, expected_features
 from bot.inference.local import LocalAnalyzer
 from bot.inference.model_choice import open_embedding_metric, read_tagger_tags, session_config
 from bot.recognition.analysis import Analyzer
@@ -98,7 +98,13 @@ async def open_services(settings: Settings, *, analyzer: Analyzer | None = None)
         if analyzer is None:
             analyzer = LocalAnalyzer(await asyncio.to_thread(build_recognition_engine, settings))
         gallery = await load_gallery(
-            store, vocabulary, unknown_distance=settings.recognition.unknown_distance, metric=metric
+            store,
+            vocabulary,
+            unknown_distance=settings.recognition.unknown_distance,
+            metric=metric,
+            features=await asyncio.to_thread(expected_features, settings),
+            block_weights=settings.recognition.block_weights if settings.recognition.feature_blocks else None,
+            shrinkage=settings.recognition.shrinkage,
         )
     except BaseException:
         try:

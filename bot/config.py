@@ -48,6 +48,22 @@ class RecognitionSettings(BaseModel):
     embedder: str = Field("ccip-caformer-24-randaug-pruned", description="Model card of the character embedder.")
     face_detection: bool = Field(False, description="Detect faces and identify each face on its own.")
     detector: str = Field("face_detect_v1.4_s", description="Model card of the face detector.")
+    feature_blocks: bool = Field(
+        True, description="Add the bundled CNN and (with the `faces` extra) face/head palette blocks to the tags."
+    )
+    block_weights: dict[str, float] = Field(
+        default_factory=lambda: {
+            "tags": 1.0,
+            "palette_face": 1.0,
+            "palette_head": 1.0,
+            "cnn_whole": 0.5,
+            "cnn_head": 3.0,
+        },
+        description="Weight of each feature block in the fitted distance (issue 14's measured defaults).",
+    )
+    shrinkage: float = Field(
+        0.5, ge=0, le=1, description="Share of the scaled identity in each block's whitening covariance."
+    )
     refresh_seconds: float = Field(
         30.0,
         ge=0,

@@ -76,7 +76,7 @@ def test_import_then_identify_json(capsys, data_dir: Path, pictures: Path) -> No
         assert list(match) == ["character", "series", "distance", "confidence", "source"]
         assert match["source"] == "gallery"
         assert isinstance(match["distance"], float) and 0.0 <= match["confidence"] <= 1.0
-    assert region["matches"][0]["character"] == "bea"
+    assert region["matches"][0]["character"] == "Bea"
 
 
 def test_identify_several_images_prints_json_lines_and_tables(capsys, data_dir: Path, pictures: Path) -> None:
@@ -85,10 +85,10 @@ def test_identify_several_images_prints_json_lines_and_tables(capsys, data_dir: 
     code, out, _ = run(capsys, data_dir, "identify", *queries, "--json")
     assert code == 0
     best = [json.loads(line)["results"][0]["matches"][0]["character"] for line in out.splitlines()]
-    assert best == list(DESIGNS)
+    assert best == [name.title() for name in DESIGNS]  # import shows folder names as display names
     code, out, _ = run(capsys, data_dir, "identify", queries[0])
     assert code == 0
-    assert "character" in out and "confidence" in out and "best match: alice" in out
+    assert "character" in out and "confidence" in out and "best match: Alice" in out
 
 
 def test_whynot_json_and_table(capsys, data_dir: Path, pictures: Path) -> None:
@@ -98,18 +98,18 @@ def test_whynot_json_and_table(capsys, data_dir: Path, pictures: Path) -> None:
     assert code == 0
     payload = json.loads(out)
     assert list(payload) == ["character", "rank", "distance", "best_match", "evidence", "compared_with"]
-    assert payload["character"] == "bea"
+    assert payload["character"] == "Bea"
     assert payload["rank"] > 1
-    assert payload["best_match"] == "alice"
+    assert payload["best_match"] == "Alice"
     assert payload["evidence"]
-    assert payload["compared_with"] == "alice"
+    assert payload["compared_with"] == "Alice"
     for item in payload["evidence"]:
         assert list(item) == ["tag", "image", "character", "weight", "rival"]
         assert 0.0 <= item["rival"] <= 1.0
     assert min(item["weight"] for item in payload["evidence"]) < 0
     code, out, _ = run(capsys, data_dir, "whynot", query, "bea")
     assert code == 0
-    assert "best match: alice" in out and "against" in out
+    assert "best match: Alice" in out and "against" in out
 
 
 def test_import_lists_each_skipped_file_after_the_summary(capsys, data_dir: Path, pictures: Path) -> None:
@@ -179,7 +179,7 @@ def test_global_options_work_after_the_command_and_from_the_environment(
     assert main(["import", str(pictures), "--tagger", "palette"]) == 0
     assert main(["characters", "--json"]) == 0
     out = capsys.readouterr().out.splitlines()[-1]
-    assert [c["name"] for c in json.loads(out)["characters"]] == list(DESIGNS)
+    assert [c["name"] for c in json.loads(out)["characters"]] == [name.title() for name in DESIGNS]
     assert (data_dir / "waifu.sqlite3").is_file()
 
 
@@ -231,7 +231,7 @@ def test_missing_file_is_one_line_and_exit_2(capsys, data_dir: Path, tmp_path: P
 def test_unknown_character_suggests_names(capsys, data_dir: Path, pictures: Path) -> None:
     run(capsys, data_dir, "import", str(pictures))
     query = str(pictures.parent / "query-alice.png")
-    assert_bad_input(run(capsys, data_dir, "whynot", query, "alicia"), "'alicia'", "Did you mean 'alice'")
+    assert_bad_input(run(capsys, data_dir, "whynot", query, "alicia"), "'alicia'", "Did you mean 'Alice'")
 
 
 def test_bad_arguments_and_unknown_tagger_are_one_line(capsys, data_dir: Path, tmp_path: Path) -> None:
@@ -313,3 +313,14 @@ def test_import_through_a_pool_smaller_than_the_batch_waits_instead_of_failing(
     code, out, err = run(capsys, data_dir, "--workers", "1", "import", str(pictures))
     assert code == 0, err
     assert "imported 12 reference(s) of 3 character(s)" in out
+
+
+def test_demo_answers_offline_and_says_what_to_do_next(
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    keep = tmp_path / "kept"
+    assert main(["--data-dir", str(data_dir), "demo", "--keep", str(keep)]) == 0
+    out = capsys.readouterr().out
+    assert "5 of 5 identified correctly." in out
+    assert "waifu-bot import" in out and "models pull" in out
+    assert (keep / "pictures").is_dir() and not data_dir.exists()

@@ -19,6 +19,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("directory", type=Path, metavar="DIR")
     parser.add_argument("--refs", type=int, default=10, metavar="K", help="references per character (default 10)")
     parser.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the reference choice (default 0)")
+    parser.add_argument(
+        "--blocks",
+        metavar="B,B",
+        help="feature blocks to rank with, e.g. tags,cnn_head (palette_whole = tags; default: all configured)",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.set_defaults(handler=run)
 
@@ -27,6 +32,8 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     """Evaluate with a progress bar on stderr, then print the report."""
     from bot.services.evaluation import evaluate, list_dataset
 
+    if args.blocks:
+        settings = with_blocks(settings, args.blocks)
     total = sum(len(paths) for paths in list_dataset(args.directory).values())
     with progress_bar(total, "analysing") as progress:
         report = await evaluate(args.directory, settings, refs=args.refs, seed=args.seed, on_analyzed=progress.update)
@@ -37,13 +44,38 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def with_blocks(settings: Settings, blocks: str) -> Settings:
+    """Settings whose fitted metric weighs only the named blocks (at their configured weights)."""
+    from models.errors import UserFacingError
+
+    weights = settings.recognition.block_weights
+    chosen = {"tags" if name.strip() == "palette_whole" else name.strip() for name in blocks.split(",") if name.strip()}
+    unknown = chosen - set(weights)
+    if unknown:
+        raise UserFacingError(f"--blocks: unknown block(s) {', '.join(sorted(unknown))}; known: {', '.join(weights)}")
+    kept = {name: weight for name, weight in weights.items() if name in chosen}
+    return settings.model_copy(update={"recognition": settings.recognition.model_copy(update={"block_weights": kept})})
+
+
+def _unknown_line(report: EvalReport) -> str:
+    """What leave-one-character-out measured, or why it could not."""
+    if report.unknown_rejected is None:
+        return "unknown: not measured (needs three or more characters)"
+    return (
+        f"unknown: {report.unknown_rejected:.3f} of an absent character's pictures refused "
+        "at 95% acceptance of the others (leave-one-character-out)"
+    )
+
+
 def render(report: EvalReport) -> str:
     """Summary lines, the per-character table and the most frequent confusions."""
+    pictures = max(1, report.queries + sum(score.refs for score in report.per_character))
     lines = [
         f"{report.characters} characters, {report.refs} references each, {report.queries} queries "
-        f"({report.seconds:.1f} s)",
+        f"({report.seconds:.1f} s, {report.seconds / pictures:.2f} s per picture)",
         f"top-1 {report.top1:.3f}   top-3 {report.top3:.3f}   macro precision {report.macro_precision:.3f}   "
         f"macro recall {report.macro_recall:.3f}   macro F1 {report.macro_f1:.3f}",
+        _unknown_line(report),
         "",
         format_table(
             ("character", "refs", "queries", "top-1", "top-3", "precision", "recall", "F1"),

@@ -31,6 +31,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 async def run(args: argparse.Namespace, settings: Settings) -> int:
     """Open the store and the analyzer, recompute stale references with a progress bar, print a summary."""
     from bot.inference import create_analyzer
+    from bot.inference.engine import expected_features
     from bot.inference.model_choice import embedder_identity, read_tagger_tags
     from bot.services.reference_images import ReferenceImages
     from bot.services.reindex import reindex
@@ -58,6 +59,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
                 ReferenceImages(settings.reference_dir),
                 tagger=tagger,
                 embedder=embedder,
+                features=expected_features(settings),
                 on_start=start,
                 on_progress=advance,
             )

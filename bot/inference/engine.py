@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import imagehash
 import numpy as np
@@ -11,10 +12,15 @@ from PIL import Image
 from bot.config import Settings
 from bot.inference.model_choice import resolve_tagger_dir, session_config
 from bot.recognition.analysis import Box, ImageAnalysis, InferenceJob, RegionAnalysis
+from models.anime_faces import open_anime_faces
+from models.blocks import BlockExtractor, PictureBlocks, features_identity
 from models.ccip import CcipEmbedder
+from models.cnn_features import CnnFeatures
 from models.download import open_detector, open_embedder
 from models.face_detector import FaceDetector, expand_box
 from models.intake import load_image
+from models.palette import PALETTE_NAME, PALETTE_VERSION, ensure_palette_tagger
+from models.sessions import SessionConfig
 from models.tagger import TagCategory, Tagger, load_tagger
 
 FACE_MARGIN = 0.25
@@ -68,13 +74,19 @@ class RecognitionEngine:
         embedder: CcipEmbedder | None = None,
         detector: FaceDetector | None = None,
         draft: int | None = None,
+        blocks: BlockExtractor | None = None,
     ) -> None:
         self.tagger = tagger
+        self.blocks = blocks
         self.embedder = embedder
         self.detector = detector
         self.max_pixels = max_pixels
         self.max_bytes = max_bytes
-        self.draft = draft_side(tagger, embedder, detector) if draft is None else draft
+        if draft is None:
+            draft = draft_side(tagger, embedder, detector)
+            if blocks is not None and blocks.detector is not None:
+                draft = max(draft, FACE_DRAFT_SIDE)  # face and head crops are cut from the decoded picture
+        self.draft = draft
         """Side of the JPEG draft target (see `draft_side`); 0 decodes every JPEG in full."""
         self._rating_columns = tagger.tags.indices(TagCategory.RATING)
 
@@ -100,9 +112,14 @@ class RecognitionEngine:
         )
         picture = loaded.image
         (whole,) = self._regions_of([picture], [None])
+        picked = self.blocks.extract(picture, all_faces=job.detect_faces) if self.blocks is not None else None
+        if picked is not None:
+            whole = replace(whole, blocks=picked.blocks)
         faces: tuple[RegionAnalysis, ...] = ()
         if job.detect_faces and self.detector is not None:
             faces = self._faces(picture, loaded.original_size)
+        elif job.detect_faces and picked is not None and len(picked.faces) > 1:
+            faces = self._block_faces(picture, loaded.original_size, picked)
         notes: list[str] = []
         if loaded.frame_count > 1:
             notes.append(f"animated image: used the first of {loaded.frame_count} frames")
@@ -118,6 +135,26 @@ class RecognitionEngine:
             phash=str(imagehash.phash(picture)),
             rating=self._rating(whole.tag_probs),
             notes=tuple(notes),
+            features=self.blocks.identity if self.blocks is not None else None,
+            faces_found=len(picked.faces) if picked is not None and self.blocks.detector is not None else None,
+            nsfw=picked.nsfw if picked is not None else None,
+        )
+
+    def _block_faces(
+        self, picture: Image.Image, original_size: tuple[int, int], picked: PictureBlocks
+    ) -> tuple[RegionAnalysis, ...]:
+        """Each face the blocks' detector found, tagged on its own crop and carrying its own face-box blocks."""
+        crops = [picture.crop(expand_box(face.box, picture.size, FACE_MARGIN)) for face in picked.faces]
+        regions = self._regions_of(crops, [face.box for face in picked.faces])
+        return tuple(
+            RegionAnalysis(
+                scale_box(face.box, picture.size, original_size),
+                region.tag_probs,
+                region.embedding,
+                face.score,
+                blocks=blocks,
+            )
+            for region, face, blocks in zip(regions, picked.faces, picked.per_face, strict=True)
         )
 
     def _faces(self, picture: Image.Image, original_size: tuple[int, int]) -> tuple[RegionAnalysis, ...]:
@@ -178,4 +215,21 @@ def build_recognition_engine(settings: Settings) -> RecognitionEngine:
         max_bytes=settings.images.max_bytes,
         embedder=embedder,
         detector=detector,
+        blocks=build_block_extractor(settings, tagger, config) if recognition.feature_blocks else None,
     )
+
+
+def build_block_extractor(settings: Settings, tagger: Tagger, config: SessionConfig) -> BlockExtractor:
+    """The palette (the engine's own when it is the palette tagger), the bundled CNN and animeface if installed."""
+    palette = tagger
+    if tagger.identity != f"{PALETTE_NAME}@{PALETTE_VERSION}":
+        directory = ensure_palette_tagger(settings.generated_model_dir)
+        palette = load_tagger(directory, name=PALETTE_NAME, version=PALETTE_VERSION, session_config=config)
+    return BlockExtractor(palette, CnnFeatures(config), open_anime_faces())
+
+
+def expected_features(settings: Settings) -> str | None:
+    """The identity of the blocks the workers will make, known without loading their models (None: no blocks)."""
+    if not settings.recognition.feature_blocks:
+        return None
+    return features_identity(f"{PALETTE_NAME}@{PALETTE_VERSION}", CnnFeatures.identity, open_anime_faces())

@@ -37,6 +37,8 @@ class RegionAnalysis:
     embedding: np.ndarray | None = None
     """float32 [d]: the character embedding (CCIP) when enabled, else None."""
     detection_score: float | None = None
+    blocks: dict[str, np.ndarray] = field(default_factory=dict)
+    """Named feature blocks beyond the tags (models/blocks.py), float32 each; empty without feature blocks."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,12 @@ class ImageAnalysis:
     """The tagger's most likely rating tag (general/sensitive/questionable/explicit), if it has ratings."""
     notes: tuple[str, ...] = field(default_factory=tuple)
     """Facts worth telling the user, e.g. 'animated image: used the first of 12 frames'."""
+    features: str | None = None
+    """Identity of the recipe and models that made the regions' `blocks` (None without feature blocks)."""
+    faces_found: int | None = None
+    """Faces the feature blocks' detector found; None when no detector is installed."""
+    nsfw: float | None = None
+    """The bundled CNN's NSFW probability of the whole picture (a hint: see models/cnn_features.py)."""
 
     @property
     def regions(self) -> tuple[RegionAnalysis, ...]:

@@ -1,31 +1,31 @@
 """The in-memory index of approved references of ONE tagger (and one embedder), ranked per character.
 
-Queries never touch the database: the store is read once at start, and every approve, enroll or
-remove updates the index at once; changes made by other processes (the CLI, a second bot on one
-database) arrive through `bot.services.gallery_loading.reload_characters`. Only the character that
-changed gets its profile rebuilt.
-With an embedder (CCIP), characters are ranked by the mean of their best-k CCIP differences and the
-tag-profile distance breaks ties and explains; without one, by the tag-profile distance alone.
-A ranking starts as a `RankingSnapshot` taken where the gallery changes (the event loop); only its
-`rank` runs the metric model, so the services finish it in a worker thread.
+Queries never touch the database: the store is read once at start, and every approve, enroll or remove
+updates the index (and the fitted block metric's statistics) at once; other processes' changes arrive
+through `bot.services.gallery_loading.reload_characters`. With CCIP, characters rank by the mean of their
+best-k CCIP differences (tag distance breaks ties); without, by the gallery-fitted block metric
+(bot/recognition/blocks.py), or the tag profile when no block weights are given. A ranking starts as a
+`RankingSnapshot` taken on the event loop; only its `rank` runs a model, so services finish it in a thread.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from bot.recognition.blocks import BLOCK_UNKNOWN_DISTANCE as BLOCK_SCALE
+from bot.recognition.blocks import TAGS_BLOCK, BlockIndex, BlockScores, gap_shares
 from bot.recognition.embedding import BEST_K, EmbeddingMetric
+from bot.recognition.evidence import explain_tags
 from bot.recognition.identity import ModelIdentity
 from bot.recognition.profile import (
     DEFAULT_UNKNOWN_DISTANCE,
     CharacterProfile,
     build_profile,
-    contrast_evidence,
     profile_distances,
-    tag_evidence,
 )
 from bot.recognition.ranking import (
     EmbeddingMatrix,
@@ -48,6 +48,8 @@ class _Reference:
     tag_vector: np.ndarray
     """The vocabulary dims of the reference's tag vector."""
     embedding: np.ndarray | None
+    blocks: dict[str, np.ndarray] = field(default_factory=dict)
+    """The feature blocks the fitted metric weighs (the tag vector as "tags", and blocks of our features)."""
 
 
 @dataclass
@@ -74,8 +76,15 @@ class Gallery:
         unknown_distance: float | None = None,
         metric: EmbeddingMetric | None = None,
         best_k: int = BEST_K,
+        features: str | None = None,
+        block_weights: Mapping[str, float] | None = None,
+        shrinkage: float = 0.5,
     ) -> None:
         self.vocabulary = vocabulary
+        self.features = features
+        """Identity of the feature blocks compared (`ImageAnalysis.features`); others' blocks are left out."""
+        self.blocks = BlockIndex(block_weights, shrink=shrinkage) if block_weights and metric is None else None
+        """The fitted block metric that ranks without CCIP; None ranks by the tag profile alone."""
         self.tagger = vocabulary.tagger
         self.metric = metric
         self.embedder = metric.identity if metric is not None else None
@@ -84,7 +93,8 @@ class Gallery:
         self.best_k = best_k
         # One override, read in the active measure: CCIP difference with an embedder, else tag distance.
         if metric is None:
-            self.unknown_distance = DEFAULT_UNKNOWN_DISTANCE if unknown_distance is None else unknown_distance
+            default = BLOCK_SCALE if self.blocks is not None else DEFAULT_UNKNOWN_DISTANCE
+            self.unknown_distance = default if unknown_distance is None else unknown_distance
             self.unknown_difference: float | None = None
         else:
             self.unknown_distance = DEFAULT_UNKNOWN_DISTANCE
@@ -130,9 +140,14 @@ class Gallery:
         embedding = None
         if self.metric is not None and reference.embedding is not None:
             embedding = np.asarray(reference.embedding, dtype=np.float32)
-        entry.vectors[reference.id] = _Reference(
-            reference.guild_id, self.vocabulary.select(reference.tag_vector), embedding
-        )
+        self._forget(character.id, entry.vectors.pop(reference.id, None))
+        tags = self.vocabulary.select(reference.tag_vector)
+        blocks = {TAGS_BLOCK: tags}
+        if self.features is not None and reference.features == self.features:
+            blocks.update(reference.blocks)
+        entry.vectors[reference.id] = _Reference(reference.guild_id, tags, embedding, blocks)
+        if self.blocks is not None:
+            self.blocks.add(character.id, blocks)
         entry.profiles.clear()
         self._matrix = None
         return True
@@ -148,7 +163,8 @@ class Gallery:
     def remove_reference(self, reference_id: int) -> None:
         """Drop one reference (removed or rejected) and rebuild only its character."""
         for character_id, entry in list(self._entries.items()):
-            if entry.vectors.pop(reference_id, None) is not None:
+            if (removed := entry.vectors.pop(reference_id, None)) is not None:
+                self._forget(character_id, removed)
                 entry.profiles.clear()
                 self._matrix = None
                 if not entry.vectors:
@@ -157,8 +173,15 @@ class Gallery:
 
     def remove_character(self, character_id: int) -> None:
         """Drop a character and all its references."""
-        if self._entries.pop(character_id, None) is not None:
+        if (entry := self._entries.pop(character_id, None)) is not None:
+            for reference in entry.vectors.values():
+                self._forget(character_id, reference)
             self._matrix = None
+
+    def _forget(self, character_id: int, reference: _Reference | None) -> None:
+        """Take a reference's blocks out of the fitted metric's statistics."""
+        if self.blocks is not None and reference is not None:
+            self.blocks.add(character_id, reference.blocks, sign=-1)
 
     def has_character(self, character_id: int, *, guild_id: int | None = None) -> bool:
         """True when this guild can see at least one reference of the character."""
@@ -176,7 +199,12 @@ class Gallery:
         return self.snapshot(tag_probs, guild_id=guild_id, embedding=embedding).rank()
 
     def snapshot(
-        self, tag_probs: np.ndarray, *, guild_id: int | None = None, embedding: np.ndarray | None = None
+        self,
+        tag_probs: np.ndarray,
+        *,
+        guild_id: int | None = None,
+        embedding: np.ndarray | None = None,
+        blocks: Mapping[str, np.ndarray] | None = None,
     ) -> RankingSnapshot:
         """What one ranking needs, taken now: visible characters, tag distances and embedding rows (cheap numpy).
 
@@ -193,7 +221,17 @@ class Gallery:
                 characters.append(entry.character)
                 profiles.append(profile)
         tag_distances = np.asarray(profile_distances(query, profiles) if profiles else [], dtype=np.float64)
-        snapshot = RankingSnapshot(tuple(characters), tag_distances, self.unknown_distance)
+        scores = self.block_scores(query, characters, guild_id, blocks) if self.blocks is not None else None
+        if scores is not None and scores.calibrated:  # block scales need two characters; until then, the tag rule
+            return RankingSnapshot(
+                tuple(characters),
+                scores.combined,
+                self.unknown_distance,
+                confidence_at=BLOCK_SCALE,
+                verdict=scores.absolute,
+            )
+        tag_threshold = DEFAULT_UNKNOWN_DISTANCE if scores is not None else self.unknown_distance
+        snapshot = RankingSnapshot(tuple(characters), tag_distances, tag_threshold)
         if self.metric is None or embedding is None:
             return snapshot
         return replace(
@@ -204,6 +242,35 @@ class Gallery:
             k=self.best_k,
             threshold=float(self.unknown_difference),
         )
+
+    def block_scores(
+        self,
+        query: np.ndarray,
+        characters: list[CharacterRecord],
+        guild_id: int | None,
+        blocks: Mapping[str, np.ndarray] | None,
+    ) -> BlockScores:
+        """The fitted metric's distances (and each block's part) of a query's blocks to these characters."""
+        assert self.blocks is not None
+        profiles = [
+            self.blocks.profile(
+                (character.id, guild_id),
+                [r.blocks for r in self._entries[character.id].vectors.values() if visible(r.guild_id, guild_id)],
+            )
+            for character in characters
+        ]
+        return self.blocks.scores({**(blocks or {}), TAGS_BLOCK: query}, profiles)
+
+    def block_shares(
+        self, tags: np.ndarray, blocks: Mapping[str, np.ndarray] | None, character: int, versus: int, guild: int | None
+    ) -> dict[str, float]:
+        """Each block's share of distance(versus) - distance(character) in the fitted metric; they sum to the gap."""
+        snapshot = self.snapshot(tags, guild_id=guild, blocks=blocks) if self.blocks is not None else None
+        ids = [record.id for record in snapshot.characters] if snapshot is not None else []
+        if snapshot is None or character not in ids or versus not in ids:
+            return {}
+        scores = self.block_scores(self.vocabulary.select(tags), list(snapshot.characters), guild, blocks)
+        return gap_shares(scores, ids.index(character), ids.index(versus))
 
     def _embedding_matrix(self) -> EmbeddingMatrix:
         """The stacked embeddings, rebuilt after any change; a row's scope is its character's, else its own."""
@@ -227,25 +294,8 @@ class Gallery:
         profile = self._visible_profile(character_id, guild_id)
         if profile is None:
             return []
-        query = self.vocabulary.select(tag_probs)
         rival = self._visible_profile(versus, guild_id) if versus is not None and versus != character_id else None
-        if rival is None:
-            weights = np.asarray(tag_evidence(query, profile), dtype=float)
-        else:
-            contrast = np.asarray(contrast_evidence(query, profile, rival), dtype=float)
-            total = float(np.abs(contrast).sum())
-            weights = contrast / total if total > 0 else contrast
-        order = np.argsort(-np.abs(weights), kind="stable")
-        return [
-            TagEvidence(
-                self.vocabulary.names[i],
-                float(query[i]),
-                float(profile.mean[i]),
-                float(weights[i]),
-                rival=None if rival is None else float(rival.mean[i]),
-            )
-            for i in order
-        ]
+        return explain_tags(self.vocabulary.names, self.vocabulary.select(tag_probs), profile, rival)
 
     def _visible_profile(self, character_id: int, guild_id: int | None) -> CharacterProfile | None:
         entry = self._entries.get(character_id)

@@ -13,7 +13,7 @@ from typing import Literal
 import numpy as np
 
 from bot.recognition.embedding import BEST_K, EmbeddingMetric, best_k_scores, difference_to_confidence
-from bot.recognition.profile import distance_to_confidence
+from bot.recognition.profile import DEFAULT_UNKNOWN_DISTANCE, distance_to_confidence
 from bot.store.records import CharacterRecord
 
 Measure = Literal["tags", "embedding"]
@@ -119,6 +119,10 @@ class RankingSnapshot:
     k: int = BEST_K
     threshold: float = 0.0
     """The CCIP ranking's "unknown" difference."""
+    confidence_at: float = DEFAULT_UNKNOWN_DISTANCE
+    """The tag ranking's distance of confidence 0.5 (the fitted block metric has its own scale)."""
+    verdict: np.ndarray | None = None
+    """Distances that decide "unknown" when they differ from the ranking's (the block metric's absolute scale)."""
 
     @property
     def calls_model(self) -> bool:
@@ -130,24 +134,41 @@ class RankingSnapshot:
         """The ranking: by CCIP best-k scores when there is a query embedding and a metric, else by tags."""
         metric, query, rows = self.metric, self.query, self.references
         if metric is None or query is None or rows is None:
-            return rank_by_tags(self.characters, self.tag_distances, unknown_distance=self.unknown_distance)
+            return rank_by_tags(
+                self.characters,
+                self.tag_distances,
+                unknown_distance=self.unknown_distance,
+                confidence_at=self.confidence_at,
+                verdict=self.verdict,
+            )
         differences = metric.differences_to(query, rows.vectors) if len(rows.owners) else np.zeros(0)
         scores = best_k_scores(differences, rows.owners, self.k)
         return rank_by_embedding(self.characters, scores, self.tag_distances, threshold=self.threshold)
 
 
 def rank_by_tags(
-    characters: Sequence[CharacterRecord], tag_distances: np.ndarray, *, unknown_distance: float
+    characters: Sequence[CharacterRecord],
+    tag_distances: np.ndarray,
+    *,
+    unknown_distance: float,
+    confidence_at: float = DEFAULT_UNKNOWN_DISTANCE,
+    verdict: np.ndarray | None = None,
 ) -> Ranking:
-    """Closest tag profile first; unknown when the closest is beyond `unknown_distance`."""
+    """Closest first (tag profile or fitted block distance); unknown when the closest is beyond `unknown_distance`.
+
+    With `verdict` (the block metric's absolute distances), the closest character's verdict entry, not its ranking
+    distance, is compared to the threshold, and confidences come from the verdict too.
+    """
     tag_distances = np.asarray(tag_distances, dtype=np.float64)
-    confidences = np.asarray(distance_to_confidence(tag_distances), dtype=float)
+    decides = tag_distances if verdict is None else np.asarray(verdict, dtype=np.float64)
+    finite = np.nan_to_num(decides, posinf=1e9)
+    confidences = np.asarray(distance_to_confidence(finite * (DEFAULT_UNKNOWN_DISTANCE / confidence_at)), dtype=float)
     order = np.argsort(tag_distances, kind="stable")
     candidates = tuple(
         RankedCharacter(characters[i], float(tag_distances[i]), float(confidences[i]), float(tag_distances[i]))
         for i in order
     )
-    return Ranking(candidates=candidates, unknown=not candidates or candidates[0].distance > unknown_distance)
+    return Ranking(candidates=candidates, unknown=not candidates or float(decides[order[0]]) > unknown_distance)
 
 
 def rank_by_embedding(

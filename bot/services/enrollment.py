@@ -222,6 +222,8 @@ class EnrollmentService:
                 tag_vector=analysis.whole.tag_probs,
                 embedder=analysis.embedder,
                 embedding=analysis.whole.embedding,
+                features=analysis.features,
+                blocks=analysis.whole.blocks,
                 phash=analysis.phash,
                 image_path=relative_path,
                 rating=analysis.rating,

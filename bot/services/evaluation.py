@@ -12,7 +12,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bot.app import Services, open_services
@@ -22,6 +22,7 @@ from bot.inference import create_analyzer
 from bot.recognition.analysis import Analyzer, ImageAnalysis
 from bot.services.batch import analyze_many
 from bot.services.identify import rank_region
+from bot.services.unknown_rate import unknown_rejection
 from bot.store.names import clean_name, name_key
 from bot.store.records import ReferenceStatus
 from models.errors import UserFacingError
@@ -61,6 +62,8 @@ class EvalReport:
     """(true character, predicted character, count), most frequent first."""
     skipped: tuple[str, ...]
     seconds: float
+    unknown_rejected: float | None = None
+    """Leave-one-character-out: share of an absent character's queries called unknown at 95% acceptance."""
 
     def to_json(self) -> dict:
         """The JSON shape documented for `waifu-bot eval --json`."""
@@ -74,6 +77,7 @@ class EvalReport:
             "macro_recall": round(self.macro_recall, 4),
             "macro_f1": round(self.macro_f1, 4),
             "seconds": round(self.seconds, 3),
+            "unknown_rejected": None if self.unknown_rejected is None else round(self.unknown_rejected, 4),
             "per_character": {
                 score.name: {
                     "refs": score.refs,
@@ -181,12 +185,14 @@ async def evaluate(
             try:
                 used_refs, folders, skipped = await _enroll_references(services, references, by_path)
                 outcomes = await _query(services, queries, by_path, folders, skipped)
+                unknown = await unknown_rejection(services, queries, by_path, folders)
             finally:
                 await services.close()
     finally:
         if owned:
             await analyzer.close()
-    return _score(dataset, refs, used_refs, outcomes, skipped, time.perf_counter() - started)
+    report = _score(dataset, refs, used_refs, outcomes, skipped, time.perf_counter() - started)
+    return replace(report, unknown_rejected=unknown)
 
 
 async def _enroll_references(

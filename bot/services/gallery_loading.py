@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from bot.recognition.embedding import EmbeddingMetric
 from bot.recognition.gallery import Gallery
@@ -25,9 +25,19 @@ async def load_gallery(
     *,
     unknown_distance: float | None = None,
     metric: EmbeddingMetric | None = None,
+    features: str | None = None,
+    block_weights: Mapping[str, float] | None = None,
+    shrinkage: float = 0.5,
 ) -> Gallery:
-    """A gallery of every approved reference of this tagger and embedder in the store, in every scope."""
-    gallery = Gallery(vocabulary, unknown_distance=unknown_distance, metric=metric)
+    """A gallery of every approved reference of these models in the store, in every scope (one full metric fit)."""
+    gallery = Gallery(
+        vocabulary,
+        unknown_distance=unknown_distance,
+        metric=metric,
+        features=features,
+        block_weights=block_weights,
+        shrinkage=shrinkage,
+    )
     references = await store.list_references(status=ReferenceStatus.APPROVED, all_scopes=True)
     characters: dict[int, CharacterRecord] = {}
     stale: Counter[str] = Counter()

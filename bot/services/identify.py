@@ -37,13 +37,20 @@ def check_same_tagger(analysis: ImageAnalysis, gallery: Gallery) -> None:
     )
 
 
+def comparable_regions(analysis: ImageAnalysis, gallery: Gallery) -> tuple[RegionAnalysis, ...]:
+    """The regions to rank, without their feature blocks when another recipe made them than the gallery's."""
+    if analysis.features == gallery.features:
+        return analysis.regions
+    return tuple(replace(region, blocks={}) for region in analysis.regions)
+
+
 async def rank_region(gallery: Gallery, region: RegionAnalysis, *, guild_id: int | None = None) -> Ranking:
     """The gallery's ranking of one region, by its embedding when it has one; the metric model runs off the loop.
 
     The snapshot is taken here, on the event loop, where the gallery changes; only the finished snapshot
     goes to a worker thread, so the thread never reads the gallery while an approval edits it.
     """
-    snapshot = gallery.snapshot(region.tag_probs, guild_id=guild_id, embedding=region.embedding)
+    snapshot = gallery.snapshot(region.tag_probs, guild_id=guild_id, embedding=region.embedding, blocks=region.blocks)
     if snapshot.calls_model:
         return await asyncio.to_thread(snapshot.rank)
     return snapshot.rank()
@@ -68,7 +75,9 @@ class IdentifyService:
         """Rank an already analysed picture (used by `eval`, which analyses each image only once)."""
         check_same_tagger(analysis, self.gallery)
         limit = max(1, top or self.top_k)
-        regions = tuple([await self._region(region, guild_id, limit) for region in analysis.regions])
+        regions = tuple(
+            [await self._region(region, guild_id, limit) for region in comparable_regions(analysis, self.gallery)]
+        )
         return IdentifyResult(regions=regions, tagger=analysis.tagger, rating=analysis.rating, notes=analysis.notes)
 
     async def _region(self, region: RegionAnalysis, guild_id: int | None, limit: int) -> RegionResult:

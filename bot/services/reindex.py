@@ -39,20 +39,21 @@ class ReindexSummary:
     """References whose stored picture the intake now rejects."""
 
 
-def is_current(reference: ReferenceRecord, tagger: str, embedder: str | None) -> bool:
-    """Whether a reference's vectors were made by these models (the gallery's own rule, `ModelIdentity`)."""
-    return ModelIdentity(tagger, embedder).accepts_reference(reference)
+def is_current(reference: ReferenceRecord, tagger: str, embedder: str | None, features: str | None = None) -> bool:
+    """Whether a reference's vectors were made by these models (`ModelIdentity`) and its blocks by this recipe."""
+    same_blocks = features is None or reference.features == features
+    return ModelIdentity(tagger, embedder).accepts_reference(reference) and same_blocks
 
 
 async def stale_references(
-    store: CharacterStore, tagger: str, embedder: str | None
+    store: CharacterStore, tagger: str, embedder: str | None, features: str | None = None
 ) -> tuple[list[ReferenceRecord], int]:
     """(references to recompute, how many are already current) over approved and pending ones, all scopes."""
     stale: list[ReferenceRecord] = []
     current = 0
     for status in REINDEXED_STATUSES:
         for reference in await store.list_references(status=status, all_scopes=True):
-            if is_current(reference, tagger, embedder):
+            if is_current(reference, tagger, embedder, features):
                 current += 1
             else:
                 stale.append(reference)
@@ -67,11 +68,12 @@ async def reindex(
     *,
     tagger: str,
     embedder: str | None,
+    features: str | None = None,
     on_start: Callable[[int], None] | None = None,
     on_progress: Callable[[ReferenceRecord], None] | None = None,
 ) -> ReindexSummary:
-    """Recompute every stale reference from its stored picture, committing each one as it goes."""
-    stale, current = await stale_references(store, tagger, embedder)
+    """Recompute every stale reference (other models, or blocks of another recipe), committing each as it goes."""
+    stale, current = await stale_references(store, tagger, embedder, features)
     if on_start is not None:
         on_start(len(stale))
     updated = 0
@@ -93,12 +95,19 @@ async def reindex(
                         "The analyzer runs other models than the settings name; restart and run reindex again.",
                         detail=f"analysis {analysis.tagger} / {analysis.embedder}, wanted {tagger} / {embedder}",
                     )
+                if features is not None and analysis.features != features:
+                    raise ModelUnavailable(
+                        "The analyzer makes other feature blocks than the settings name; restart and reindex again.",
+                        detail=f"analysis blocks {analysis.features}, wanted {features}",
+                    )
                 await store.update_reference_vectors(
                     reference.id,
                     tagger=analysis.tagger,
                     tag_vector=analysis.whole.tag_probs,
                     embedder=analysis.embedder,
                     embedding=analysis.whole.embedding,
+                    features=analysis.features,
+                    blocks=analysis.whole.blocks,
                 )
                 updated += 1
         if on_progress is not None:

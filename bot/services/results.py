@@ -84,6 +84,9 @@ class WhyNotResult:
     """The tag-profile distance, which the evidence explains, whatever the measure."""
     compared_with: str | None = None
     """The character the evidence contrasts with: the best match, or the runner-up when this one leads."""
+    block_shares: tuple[tuple[str, float], ...] = ()
+    """With the fitted block metric: each block's share ("face colours", ...) of distance(rival) - distance;
+    the shares add up to that gap."""
 
     @property
     def supporting(self) -> tuple[Evidence, ...]:

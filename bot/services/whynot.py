@@ -1,7 +1,8 @@
 """`whynot`: why a picture is (or is not) a given character, as signed tag evidence a person can check.
 
-The rank and distance are the identify ranking's (CCIP when enabled); the evidence is always the tag
-profile's, because a person can check "blonde hair" but not a 768-d difference.
+The rank and distance are the identify ranking's (CCIP or the fitted block metric); the named evidence is the tag
+profile's, because a person can check "blonde hair" but not a 1024-d difference; each block's share of
+the distance gap ("face colours", "head shape features") comes with it.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from collections.abc import Sequence
 
 from bot.errors import NotFound
 from bot.recognition.analysis import Analyzer, ImageAnalysis, InferenceJob
+from bot.recognition.blocks import BLOCK_LABELS
 from bot.recognition.gallery import Gallery
 from bot.recognition.ranking import RankedCharacter, TagEvidence
-from bot.services.identify import check_same_tagger, rank_region
+from bot.services.identify import check_same_tagger, comparable_regions, rank_region
 from bot.services.names import resolve_character
 from bot.services.results import Evidence, WhyNotResult
 from bot.store.records import CharacterRecord
@@ -44,7 +46,7 @@ class WhyNotService:
         check_same_tagger(analysis, self.gallery)
         self._require_references(character, guild_id)
         best: WhyNotResult | None = None
-        for region in analysis.regions:
+        for region in comparable_regions(analysis, self.gallery):
             ranking = await rank_region(self.gallery, region, guild_id=guild_id)
             rank = ranking.position_of(character.id)
             if rank is None:
@@ -56,6 +58,11 @@ class WhyNotService:
                 self.gallery.evidence(
                     region.tag_probs, character.id, guild_id=guild_id, versus=rival.id if rival else None
                 )
+            )
+            shares = (
+                self.gallery.block_shares(region.tag_probs, region.blocks, character.id, rival.id, guild_id)
+                if rival is not None
+                else {}
             )
             result = WhyNotResult(
                 character=character.name,
@@ -71,6 +78,7 @@ class WhyNotService:
                 measure=ranking.measure,
                 tag_distance=own.tag_distance,
                 compared_with=rival.name if rival else None,
+                block_shares=tuple((BLOCK_LABELS.get(name, name), share) for name, share in shares.items()),
             )
             if best is None or (result.rank, result.distance) < (best.rank, best.distance):
                 best = result

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.store.records import AuditEntry, CharacterRecord, ReferenceRecord, ReferenceStatus
 from bot.store.tables import AuditRow, Character, Reference
-from bot.store.vectors import decode_vector
+from bot.store.vectors import decode_blocks, decode_vector
 
 
 def character_record(character: Character) -> CharacterRecord:
@@ -41,6 +41,8 @@ def reference_record(reference: Reference) -> ReferenceRecord:
         reviewed_by=reference.reviewed_by,
         reviewed_at=reference.reviewed_at,
         source=reference.source,
+        features=reference.features if reference.blocks is not None else None,
+        blocks=decode_blocks(reference.blocks) if reference.blocks is not None else {},
     )
 
 

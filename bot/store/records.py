@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
@@ -52,6 +52,10 @@ class ReferenceRecord:
     reviewed_at: datetime | None
     source: str | None
     """Where it came from (a file path, a message link), for moderators."""
+    features: str | None = None
+    """Identity of the recipe and models that made `blocks` (models/blocks.py); None when it has none."""
+    blocks: dict[str, np.ndarray] = field(default_factory=dict)
+    """Named feature blocks beyond the tag vector (face/head palette, CNN), float32 each."""
 
 
 @dataclass(frozen=True)

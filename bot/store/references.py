@@ -19,7 +19,7 @@ from bot.store.records import CharacterRecord, ReferenceRecord, ReferenceStatus
 from bot.store.scopes import visible_character
 from bot.store.sessions import StoreSessions
 from bot.store.tables import Character, Reference, utcnow
-from bot.store.vectors import encode_vector
+from bot.store.vectors import encode_blocks, encode_vector
 from bot.store.writes import SubmissionQuota, add_aliases, check_quota, clean_series, new_character, reference_or_raise
 from models.errors import UserFacingError
 
@@ -38,25 +38,37 @@ class _Vectors:
     embedder: str | None
     embedding_blob: bytes | None
     embedding_dims: int | None
+    features: str | None = None
+    blocks_blob: bytes | None = None
 
     @classmethod
     def encode(
-        cls, tagger: str, tag_vector: np.ndarray, embedder: str | None, embedding: np.ndarray | None
+        cls,
+        tagger: str,
+        tag_vector: np.ndarray,
+        embedder: str | None,
+        embedding: np.ndarray | None,
+        features: str | None = None,
+        blocks: dict[str, np.ndarray] | None = None,
     ) -> _Vectors:
-        """Check and encode; an embedding must name its model, and no embedding means no embedder."""
+        """Check and encode; an embedding (or blocks) must name its models, and none means no model named."""
         if embedding is not None and embedder is None:
             raise ValueError("an embedding needs the name@version of the model that made it")
+        if blocks and features is None:
+            raise ValueError("feature blocks need the identity of the recipe that made them")
         tag_blob, tag_dims = encode_vector(tag_vector)
+        block_fields = (features, encode_blocks(blocks)) if blocks else (None, None)
         if embedding is None:
-            return cls(tagger, tag_blob, tag_dims, None, None, None)
+            return cls(tagger, tag_blob, tag_dims, None, None, None, *block_fields)
         embedding_blob, embedding_dims = encode_vector(embedding)
-        return cls(tagger, tag_blob, tag_dims, embedder, embedding_blob, embedding_dims)
+        return cls(tagger, tag_blob, tag_dims, embedder, embedding_blob, embedding_dims, *block_fields)
 
     def apply(self, reference: Reference) -> None:
         """Write these vectors onto a reference row."""
         reference.tagger, reference.tag_vector, reference.tag_dims = self.tagger, self.tag_blob, self.tag_dims
         reference.embedder, reference.embedding = self.embedder, self.embedding_blob
         reference.embedding_dims = self.embedding_dims
+        reference.features, reference.blocks = self.features, self.blocks_blob
 
 
 class ReferenceOperations(StoreSessions):
@@ -74,6 +86,8 @@ class ReferenceOperations(StoreSessions):
         tag_vector: np.ndarray,
         embedder: str | None = None,
         embedding: np.ndarray | None = None,
+        features: str | None = None,
+        blocks: dict[str, np.ndarray] | None = None,
         phash: str,
         image_path: str | None = None,
         rating: str | None = None,
@@ -87,7 +101,7 @@ class ReferenceOperations(StoreSessions):
         An existing character of the caller's own scope also gains the given aliases; a global one seen
         from a guild is left untouched (a guild's submission must not rename the global gallery).
         """
-        vectors = _Vectors.encode(tagger, tag_vector, embedder, embedding)
+        vectors = _Vectors.encode(tagger, tag_vector, embedder, embedding, features, blocks)
         status = ReferenceStatus(status)
         aliases = list(aliases)
         clean_name(name)  # refuse bad input before opening a transaction
@@ -271,9 +285,11 @@ class ReferenceOperations(StoreSessions):
         tag_vector: np.ndarray,
         embedder: str | None = None,
         embedding: np.ndarray | None = None,
+        features: str | None = None,
+        blocks: dict[str, np.ndarray] | None = None,
     ) -> None:
         """Replace a reference's vectors with a newer model's (reindex); its image and status stay."""
-        vectors = _Vectors.encode(tagger, tag_vector, embedder, embedding)
+        vectors = _Vectors.encode(tagger, tag_vector, embedder, embedding, features, blocks)
         async with self._writing() as session:
             reference = await reference_or_raise(session, reference_id)
             previous = reference.tagger

@@ -143,6 +143,10 @@ class Reference(Base):
     embedder: Mapped[str | None] = mapped_column(String(200))
     embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
     embedding_dims: Mapped[int | None] = mapped_column(Integer)
+    features: Mapped[str | None] = mapped_column(String(300))
+    """Identity of the feature recipe and models that made `blocks` (migration 0003)."""
+    blocks: Mapped[bytes | None] = mapped_column(LargeBinary)
+    """Named feature blocks (bot/store/vectors.encode_blocks); NULL until made or reindexed."""
     phash: Mapped[str] = mapped_column(String(64))
     image_path: Mapped[str | None] = mapped_column(String(500))
     rating: Mapped[str | None] = mapped_column(String(32))

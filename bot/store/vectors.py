@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
 STORED_DTYPE = np.dtype("<f4")
@@ -24,3 +26,30 @@ def decode_vector(blob: bytes, dims: int) -> np.ndarray:
     if array.size != dims:
         raise ValueError(f"stored vector has {array.size} values, expected {dims}")
     return array.astype(np.float32)
+
+
+def encode_blocks(blocks: dict[str, np.ndarray]) -> bytes:
+    """Named vectors as one blob: a JSON header of names and lengths, then each vector's float32 bytes in order."""
+    header = {}
+    payload = []
+    for name, vector in blocks.items():
+        data, dims = encode_vector(vector)
+        header[name] = dims
+        payload.append(data)
+    encoded = json.dumps(header, separators=(",", ":")).encode()
+    return len(encoded).to_bytes(4, "little") + encoded + b"".join(payload)
+
+
+def decode_blocks(blob: bytes) -> dict[str, np.ndarray]:
+    """The named vectors of `encode_blocks`; refuses a blob whose length does not match its header."""
+    size = int.from_bytes(blob[:4], "little")
+    header = json.loads(blob[4 : 4 + size].decode())
+    offset = 4 + size
+    blocks: dict[str, np.ndarray] = {}
+    for name, dims in header.items():
+        end = offset + dims * STORED_DTYPE.itemsize
+        blocks[name] = decode_vector(blob[offset:end], dims)
+        offset = end
+    if offset != len(blob):
+        raise ValueError(f"stored blocks hold {len(blob) - offset} bytes beyond their header")
+    return blocks

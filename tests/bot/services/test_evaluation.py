@@ -69,8 +69,10 @@ async def test_drawn_characters_are_all_recognised_in_a_temporary_gallery(settin
     payload = report.to_json()
     assert list(payload) == [
         "characters", "queries", "refs", "top1", "top3", "macro_precision", "macro_recall", "macro_f1", "seconds",
-        "per_character", "confusions", "skipped",
+        "unknown_rejected", "per_character", "confusions", "skipped",
     ]  # fmt: skip
+    # leave-one-character-out ran over the 4 characters and put every one back (top-1 above is unaffected)
+    assert report.unknown_rejected is not None and 0.0 <= report.unknown_rejected <= 1.0
     assert any("broken.png" in line for line in payload["skipped"])
     # The user's own database was never written.
     store = await CharacterStore.open(settings.resolved_database_url())
@@ -121,3 +123,35 @@ def test_list_dataset_says_a_file_is_not_a_folder(tmp_path: Path) -> None:
     draw_character(BLONDE, seed=1).save(picture)
     with pytest.raises(UserFacingError, match="not a folder"):
         list_dataset(picture)
+
+
+async def test_leaving_a_character_out_restores_the_gallery_exactly(settings: Settings) -> None:
+    """The unknown rate removes each character in turn; afterwards every ranking is what it was."""
+    from bot.app import open_services
+    from bot.services.identify import rank_region
+    from bot.services.unknown_rate import unknown_rejection
+    from tests.drawing import BLONDE, BLUE_HAIR, GREEN_HAIR, draw_character, encode
+
+    services = await open_services(settings)
+    try:
+        folders = {}
+        for name, design in {"alice": BLONDE, "bea": BLUE_HAIR, "greta": GREEN_HAIR}.items():
+            for seed in range(3):
+                result = await services.enrollment.enroll_approved(name, encode(draw_character(design, seed=seed)))
+            folders[result.character.id] = name
+        queries = {name: [Path(f"{name}-{seed}") for seed in (50, 51)] for name in folders.values()}
+        designs = {"alice": BLONDE, "bea": BLUE_HAIR, "greta": GREEN_HAIR}
+        analyses = {
+            path: await services.enrollment.analyze_reference(encode(draw_character(designs[name], seed=seed)))
+            for name, paths in queries.items()
+            for path, seed in zip(paths, (50, 51), strict=True)
+        }
+        probe = next(iter(analyses.values())).whole
+        before = [(c.character.id, c.distance) for c in (await rank_region(services.gallery, probe)).candidates]
+        rate = await unknown_rejection(services, queries, analyses, folders)
+        after = [(c.character.id, c.distance) for c in (await rank_region(services.gallery, probe)).candidates]
+    finally:
+        await services.close()
+    assert rate is not None and 0.0 <= rate <= 1.0
+    assert [cid for cid, _ in after] == [cid for cid, _ in before]
+    assert [round(d, 9) for _, d in after] == [round(d, 9) for _, d in before]

@@ -36,6 +36,6 @@ async def test_mod_role_and_autoidentify_channels_persist(tmp_path: Path) -> Non
 
 async def test_migration_0002_downgrades_to_0001_and_back(tmp_path: Path) -> None:
     url = sqlite_url(tmp_path / "db.sqlite3")
-    assert await upgrade(url) == "0002"
+    assert await upgrade(url, "0002") == "0002"
     assert await downgrade(url, "0001") == "0001"
-    assert await upgrade(url) == "0002"
+    assert await upgrade(url, "0002") == "0002"
