@@ -23,7 +23,9 @@ from cogs.common import (
     per_user_cooldown,
     upload_limit,
 )
+from cogs.feedback import THIS_MESSAGE, NotRightButton, PictureAddress, not_right_view
 from cogs.rendering import EMBED_TOTAL, clip, identify_embed
+from models.intake import sniff_image_type
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +66,15 @@ class IdentifyCog(MenuCog):
         self.message_menu("Identify character", self.identify_message, guild_only=True)
 
     async def cog_load(self) -> None:
-        """Register the context menu and remember where auto-identify is on."""
+        """Register the context menu and the "Not right?" buttons, and remember where auto-identify is on."""
         await super().cog_load()
+        self.bot.add_dynamic_items(NotRightButton)
         self.auto_channels = await self.bot.services.guild_settings.all_autoidentify_channels()
+
+    async def cog_unload(self) -> None:
+        """Take the buttons and menus away with the cog."""
+        self.bot.remove_dynamic_items(NotRightButton)
+        await super().cog_unload()
 
     @app_commands.command(name="identify", description="Who is the character in this picture?")
     @app_commands.describe(image="A picture (PNG, JPEG, GIF, WebP or BMP)")
@@ -85,7 +93,14 @@ class IdentifyCog(MenuCog):
             max_upload=upload_limit(interaction.guild),
         )
         files = [thumbnail] if thumbnail else []
-        await interaction.followup.send(embed=embed, files=files, allowed_mentions=NO_MENTIONS)
+        room = upload_limit(interaction.guild) - (len(thumbnail.fp.getbuffer()) if thumbnail else 0)
+        if interaction.guild is None or interaction.channel_id is None or len(data) > room:
+            await interaction.followup.send(embed=embed, files=files, allowed_mentions=NO_MENTIONS)
+            return
+        # The answer carries the query picture, so "Not right?" can read it back from the bot's own message.
+        files.append(discord.File(io.BytesIO(data), filename=f"query.{sniff_image_type(data) or 'png'}"))
+        view = not_right_view([PictureAddress(interaction.channel_id, THIS_MESSAGE, len(files) - 1)])
+        await interaction.followup.send(embed=embed, files=files, view=view, allowed_mentions=NO_MENTIONS)
 
     @per_user_cooldown()
     async def identify_message(self, interaction: discord.Interaction, message: discord.Message) -> None:
@@ -124,7 +139,10 @@ class IdentifyCog(MenuCog):
             embeds.append(embed)
             if thumbnail is not None:
                 files.append(thumbnail)
-        await interaction.edit_original_response(content=None, embeds=embeds, attachments=files)
+        addresses = [PictureAddress(message.channel.id, message.id, index) for index in range(len(sources))]
+        await interaction.edit_original_response(
+            content=None, embeds=embeds, attachments=files, view=not_right_view(addresses)
+        )
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
@@ -156,7 +174,8 @@ class IdentifyCog(MenuCog):
             return
         files = [thumbnail] if thumbnail else []
         try:
-            await message.reply(embed=embed, files=files, mention_author=False, allowed_mentions=NO_MENTIONS)
+            view = not_right_view([PictureAddress(message.channel.id, message.id, 0)])
+            await message.reply(embed=embed, files=files, view=view, mention_author=False, allowed_mentions=NO_MENTIONS)
         except discord.HTTPException as error:  # e.g. 403: a moderator turned it on where the bot may not speak
             log.warning("auto-identify cannot reply in channel %s: %s", message.channel.id, error)
 
