@@ -85,7 +85,9 @@ def _load_native() -> tuple[Callable[[Any], list[dict[str, Any]]], Callable[[int
     try:
         from animeface import _nvxs  # type: ignore[import-untyped]
     except ImportError as error:
-        raise DetectorUnavailable(f"animeface is not installed ({error})") from error
+        raise DetectorUnavailable(
+            f"animeface is not installed ({error}); `pip install waifu-bot[faces]` adds it"
+        ) from error
     detect = getattr(_nvxs, "detect", None)
     if detect is None or getattr(_nvxs, "__file__", "").endswith(".py"):
         raise DetectorUnavailable("animeface's C extension _nvxs is missing (pure-Python stub loaded)")
