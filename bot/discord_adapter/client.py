@@ -20,7 +20,15 @@ from bot.recognition.analysis import Analyzer
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("cogs.identify", "cogs.whynot", "cogs.enroll", "cogs.review", "cogs.characters", "cogs.settings")
+EXTENSIONS = (
+    "cogs.identify",
+    "cogs.whynot",
+    "cogs.enroll",
+    "cogs.review",
+    "cogs.characters",
+    "cogs.settings",
+    "cogs.stats",
+)
 HEARTBEAT_SECONDS = 30.0
 HEARTBEAT_STALE_SECONDS = 120.0
 SHUTDOWN_GRACE_SECONDS = 10.0
