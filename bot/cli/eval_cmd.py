@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,6 +26,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="feature blocks to rank with, e.g. tags,cnn_head (palette_whole = tags; default: all configured)",
     )
     parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument(
+        "--report", type=Path, metavar="OUT", help="also write report.json, confusion.png and per_character.png here"
+    )
     parser.set_defaults(handler=run)
 
 
@@ -41,6 +45,11 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
         print_json(report.to_json())
     else:
         print(render(report))
+    if args.report is not None:
+        from bot.services.eval_report import write_report
+
+        for path in write_report(report, args.report):
+            print(f"wrote {path}", file=sys.stderr)
     return 0
 
 

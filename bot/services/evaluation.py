@@ -64,6 +64,8 @@ class EvalReport:
     seconds: float
     unknown_rejected: float | None = None
     """Leave-one-character-out: share of an absent character's queries called unknown at 95% acceptance."""
+    predictions: tuple[tuple[str, str, int], ...] = ()
+    """(true character, top-1 answer, count) of every pair, right answers too: the confusion matrix."""
 
     def to_json(self) -> dict:
         """The JSON shape documented for `waifu-bot eval --json`."""
@@ -289,4 +291,8 @@ def _score(
         confusions=tuple((truth, guess, n) for (truth, guess), n in confusions.most_common(10)),
         skipped=tuple(skipped),
         seconds=seconds,
+        predictions=tuple(
+            (truth, guess, n)
+            for (truth, guess), n in sorted(Counter((t, r[0] if r else "") for t, r in outcomes).items())
+        ),
     )
