@@ -13,6 +13,7 @@ from bot.discord_adapter.attachments import images_in, read_attachment, read_sou
 from bot.discord_adapter.client import WaifuBot
 from bot.discord_adapter.replies import user_message
 from bot.errors import NotFound
+from bot.services.references import may_show
 from bot.services.results import IdentifyResult
 from cogs.base import MenuCog
 from cogs.common import (
@@ -84,7 +85,7 @@ class IdentifyCog(MenuCog):
         await interaction.response.defer(thinking=True)
         data = await read_attachment(image, self.bot.settings.images.max_bytes, self.bot.http_session)
         guild_id = interaction_guild_id(interaction)
-        _, embed, thumbnail = await identify_bytes(
+        result, embed, thumbnail = await identify_bytes(
             self.bot,
             data,
             guild_id=guild_id,
@@ -94,7 +95,8 @@ class IdentifyCog(MenuCog):
         )
         files = [thumbnail] if thumbnail else []
         room = upload_limit(interaction.guild) - (len(thumbnail.fp.getbuffer()) if thumbnail else 0)
-        if interaction.guild is None or interaction.channel_id is None or len(data) > room:
+        shown = may_show(result.rating, age_restricted=age_restricted(interaction.channel))  # it is reposted
+        if interaction.guild is None or interaction.channel_id is None or len(data) > room or not shown:
             await interaction.followup.send(embed=embed, files=files, allowed_mentions=NO_MENTIONS)
             return
         # The answer carries the query picture, so "Not right?" can read it back from the bot's own message.
