@@ -11,14 +11,17 @@ import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import onnxruntime as ort
 from PIL import Image
 
 from models.errors import ModelUnavailable
 from models.rgb import to_rgb
 from models.sessions import SessionConfig, create_session
+
+if TYPE_CHECKING:
+    import onnxruntime as ort  # sessions come from models.sessions, which imports it when one opens
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import onnx
 from PIL import Image
 
 from models.errors import ModelUnavailable
@@ -55,6 +54,8 @@ class CnnFeatures:
     input_size = CNN_SIDE
 
     def __init__(self, session_config: SessionConfig, model_path: Path | None = None) -> None:
+        import onnx  # when the model opens, not when the engine module is imported (a ~0.7 s import)
+
         path = model_path or packaged_model_path()
         model = onnx.load(str(path))
         produced = {output for node in model.graph.node for output in node.output}

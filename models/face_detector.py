@@ -14,15 +14,18 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import onnxruntime as ort
 from PIL import Image
 
 from models.errors import ModelUnavailable
 from models.geometry import Box
 from models.rgb import to_rgb
 from models.sessions import SessionConfig, create_session
+
+if TYPE_CHECKING:
+    import onnxruntime as ort
 
 log = logging.getLogger(__name__)
 

@@ -26,12 +26,14 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import onnx
-from onnx import TensorProto, helper, numpy_helper
 
 from models.tagger import MODEL_FILE, TAGS_FILE, TagCategory
+
+if TYPE_CHECKING:
+    import onnx
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +133,9 @@ def region_masks(size: int) -> np.ndarray:
 
 def build_palette_graph(size: int = INPUT_SIZE) -> onnx.ModelProto:
     """The palette tagger as an ONNX model: input `pixels_bgr` [N,S,S,3], output `palette_probs` [N,tags]."""
+    import onnx  # only to build the model: a command that reads the built one must not pay ~0.7 s for it
+    from onnx import TensorProto, helper, numpy_helper
+
     prototypes = srgb_to_lab(np.array(list(COLOURS.values()), dtype=np.float64))
     n_colours, n_regions = len(COLOURS), len(REGIONS)
     # BGR input: flip the RGB->XYZ matrix's input rows instead of the pixels
@@ -227,6 +232,8 @@ def build_palette_graph(size: int = INPUT_SIZE) -> onnx.ModelProto:
 
 def build_palette_tagger(out_dir: Path) -> Path:
     """Write model.onnx and selected_tags.csv of the palette tagger into out_dir (created if needed)."""
+    import onnx
+
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     onnx.save(build_palette_graph(), str(out_dir / MODEL_FILE))

@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-
-import onnxruntime as ort
+from typing import TYPE_CHECKING
 
 from models.errors import ModelUnavailable
+
+if TYPE_CHECKING:
+    import onnxruntime as ort
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +31,8 @@ def create_session(
 
     `model_bytes` is a graph edited in memory (an extra output exposed); `model_path` then names it in errors.
     """
+    import onnxruntime as ort  # here, not at import: choosing or listing models must not load the runtime
+
     model_path = Path(model_path)
     if model_bytes is None and not model_path.is_file():
         raise ModelUnavailable(

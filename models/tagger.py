@@ -8,14 +8,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import onnxruntime as ort
 from PIL import Image
 
 from models.errors import ModelUnavailable
 from models.preprocess import prepare_tagger_input
 from models.sessions import SessionConfig, create_session
+
+if TYPE_CHECKING:
+    import onnxruntime as ort  # sessions come from models.sessions, which imports it when one opens
 
 log = logging.getLogger(__name__)
 

@@ -88,6 +88,23 @@ def test_characters_db_and_models_list_load_no_model(
     assert main([*common, "models", "list", "--json"]) == 0
 
 
+READ_ONLY_PROBE = """
+import json, sys
+from bot.cli.main import main
+codes = [main(["--data-dir", sys.argv[1], *command.split()]) for command in ("characters", "db upgrade", "models list")]
+print(json.dumps({"codes": codes, "runtime": sorted({"onnx", "onnxruntime"} & set(sys.modules))}))
+"""
+
+
+def test_characters_db_and_models_list_do_not_import_the_onnx_runtime(enrolled: Path) -> None:
+    """Importing onnx and onnxruntime alone costs about a second of CPU: a listing must not pay it."""
+    done = subprocess.run(
+        [sys.executable, "-c", READ_ONLY_PROBE, str(enrolled)], capture_output=True, text=True, check=True, timeout=300
+    )
+    probed = json.loads(done.stdout.strip().splitlines()[-1])
+    assert probed == {"codes": [0, 0, 0], "runtime": []}, done.stderr
+
+
 def test_identify_one_picture_starts_no_pool(
     enrolled: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
