@@ -22,6 +22,8 @@ from bot.services.names import NameSearch
 from bot.services.reference_images import ReferenceImages
 from bot.services.references import ReferencePictures
 from bot.services.review import ReviewService
+from bot.services.similar import SimilarService
+from bot.services.tags import TagService
 from bot.services.whynot import WhyNotService
 from bot.store.changes import ChangeFeed
 from bot.store.guild_settings import GuildSettingsStore
@@ -48,6 +50,8 @@ class Services:
     """Each guild's moderator role and auto-identify channels, in the store's database (one engine)."""
     changes: ChangeFeed
     """The audit log followed from the moment the gallery was loaded."""
+    similar: SimilarService
+    tags: TagService
     owns_analyzer: bool = field(default=False, repr=False)
     """Whether `open_services` created the analyzer (so `close` releases it) or a caller lent it (and closes it)."""
     _unapplied: set[int] = field(default_factory=set, init=False, repr=False)
@@ -138,5 +142,7 @@ async def open_services(settings: Settings, *, analyzer: Analyzer | None = None)
         names=NameSearch(store),
         guild_settings=GuildSettings(GuildSettingsStore.beside(store)),
         changes=changes,
+        similar=SimilarService(store, analyzer, gallery, images),
+        tags=TagService(analyzer, tags, tagger=identity),
         owns_analyzer=owns_analyzer,
     )

@@ -28,6 +28,8 @@ EXTENSIONS = (
     "cogs.characters",
     "cogs.settings",
     "cogs.stats",
+    "cogs.similar",
+    "cogs.tags",
 )
 HEARTBEAT_SECONDS = 30.0
 HEARTBEAT_STALE_SECONDS = 120.0

@@ -183,6 +183,11 @@ class Gallery:
         if self.blocks is not None and reference is not None:
             self.blocks.add(character_id, reference.blocks, sign=-1)
 
+    def references(self, guild_id: int | None) -> list[tuple[CharacterRecord, int, _Reference]]:
+        """(character, reference id, vectors) of every indexed reference the guild may see, for /similar."""
+        shown = (entry for entry in self._entries.values() if visible(entry.character.guild_id, guild_id))
+        return [(e.character, i, ref) for e in shown for i, ref in e.vectors.items() if visible(ref.guild_id, guild_id)]
+
     def has_character(self, character_id: int, *, guild_id: int | None = None) -> bool:
         """True when this guild can see at least one reference of the character."""
         entry = self._entries.get(character_id)

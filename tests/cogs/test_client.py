@@ -15,7 +15,7 @@ from tests.cogs.conftest import World, running_bot
 
 EXPECTED_COMMANDS = {
     ("identify", 1), ("whynot", 1), ("enroll", 1), ("review", 1), ("character", 1), ("promote", 1),
-    ("settings", 1), ("stats", 1),
+    ("settings", 1), ("stats", 1), ("similar", 1), ("tags", 1),
     ("Identify character", 3), ("Submit as character reference", 3), ("Why (not) this character?", 3),
 }  # fmt: skip
 
