@@ -18,6 +18,7 @@ import discord
 from bot.discord_adapter.attachments import images_in, read_source
 from bot.discord_adapter.replies import reply_error
 from bot.errors import NotFound
+from bot.services.corrections import record_correction
 from cogs.base import ReportingModal
 from cogs.common import NO_MENTIONS, bot_of, guild_id_of
 from cogs.rendering import submitted_text
@@ -27,7 +28,10 @@ log = logging.getLogger(__name__)
 PREFIX = "notright:"
 TEMPLATE = r"notright:(?P<rest>.{0,90})"
 """Every id under the prefix reaches the button, so a forged or malformed one is answered rather than ignored."""
-FIELDS = r"(?P<channel>[1-9][0-9]{0,19}):(?P<message>0|[1-9][0-9]{0,19}):(?P<index>[0-9])"
+FIELDS = (
+    r"(?P<channel>[1-9][0-9]{0,19}):(?P<message>0|[1-9][0-9]{0,19}):(?P<index>[0-9])(?::(?P<said>[1-9][0-9]{0,9}))?"
+)
+"""Channel, message, picture index, and (optional, so buttons made before it still parse) the character named."""
 SNOWFLAKE_MAX = 2**63 - 1
 MAX_PICTURES = 10
 """Discord allows at most ten attachments on a message."""
@@ -43,11 +47,14 @@ class PictureAddress:
     channel_id: int
     message_id: int
     index: int
+    said: int | None = None
+    """The gallery character the answer named for this picture, so a correction can be counted against it."""
 
     @property
     def custom_id(self) -> str:
         """The button's custom id."""
-        return f"{PREFIX}{self.channel_id}:{self.message_id}:{self.index}"
+        said = f":{self.said}" if self.said is not None else ""
+        return f"{PREFIX}{self.channel_id}:{self.message_id}:{self.index}{said}"
 
 
 def parse_address(custom_id: str) -> PictureAddress | None:
@@ -58,7 +65,7 @@ def parse_address(custom_id: str) -> PictureAddress | None:
     channel_id, message_id, index = int(match["channel"]), int(match["message"]), int(match["index"])
     if channel_id > SNOWFLAKE_MAX or message_id > SNOWFLAKE_MAX or index >= MAX_PICTURES:
         return None
-    return PictureAddress(channel_id, message_id, index)
+    return PictureAddress(channel_id, message_id, index, int(match["said"]) if match["said"] else None)
 
 
 class NotRightButton(discord.ui.DynamicItem[discord.ui.Button], template=TEMPLATE):
@@ -95,7 +102,7 @@ class NotRightButton(discord.ui.DynamicItem[discord.ui.Button], template=TEMPLAT
         if address.message_id == THIS_MESSAGE:
             if interaction.message is None or interaction.message.channel.id != address.channel_id:
                 return None
-            address = PictureAddress(address.channel_id, interaction.message.id, address.index)
+            address = PictureAddress(address.channel_id, interaction.message.id, address.index, address.said)
         channel = interaction.client.get_channel(address.channel_id)
         if channel is None or getattr(getattr(channel, "guild", None), "id", None) != interaction.guild_id:
             return None  # a forged id must not read pictures of another guild's channels
@@ -128,6 +135,13 @@ class CorrectionModal(ReportingModal, title="Who is it really?"):
             user_id=interaction.user.id,
             series=self.series.value.strip() or None,
             source=message.jump_url,
+        )
+        await record_correction(
+            bot.services.store,
+            self.address.said,
+            result,
+            guild_id=guild_id_of(interaction),
+            user_id=interaction.user.id,
         )
         await interaction.followup.send(submitted_text(result), ephemeral=True, allowed_mentions=NO_MENTIONS)
 

@@ -13,7 +13,7 @@ from bot.discord_adapter.attachments import images_in, read_attachment, read_sou
 from bot.discord_adapter.client import WaifuBot
 from bot.discord_adapter.replies import user_message
 from bot.errors import NotFound
-from bot.services.references import may_show
+from bot.services.references import best_match, may_show
 from bot.services.results import IdentifyResult
 from cogs.base import MenuCog
 from cogs.common import (
@@ -52,6 +52,12 @@ async def identify_bytes(
         thumbnail = discord.File(io.BytesIO(picture.data), filename=f"reference{index}.{picture.extension}")
     embed = identify_embed(result, label=label, thumbnail=thumbnail.filename if thumbnail else None, budget=budget)
     return result, embed, thumbnail
+
+
+def named(result: IdentifyResult) -> int | None:
+    """The gallery character the answer names (None: unknown, or named by the tagger only), for "Not right?"."""
+    match = best_match(result)
+    return match.character_id if match is not None else None
 
 
 class IdentifyCog(MenuCog):
@@ -101,7 +107,7 @@ class IdentifyCog(MenuCog):
             return
         # The answer carries the query picture, so "Not right?" can read it back from the bot's own message.
         files.append(discord.File(io.BytesIO(data), filename=f"query.{sniff_image_type(data) or 'png'}"))
-        view = not_right_view([PictureAddress(interaction.channel_id, THIS_MESSAGE, len(files) - 1)])
+        view = not_right_view([PictureAddress(interaction.channel_id, THIS_MESSAGE, len(files) - 1, named(result))])
         await interaction.followup.send(embed=embed, files=files, view=view, allowed_mentions=NO_MENTIONS)
 
     @per_user_cooldown()
@@ -117,12 +123,13 @@ class IdentifyCog(MenuCog):
         guild_id = interaction_guild_id(interaction)
         embeds: list[discord.Embed] = []
         files: list[discord.File] = []
+        said: list[int | None] = []
         budget = EMBED_TOTAL // len(sources)  # Discord's limit is on all the embeds of the message together
         for index, source in enumerate(sources):
             label = source.label if len(sources) > 1 else None
             try:
                 data = await read_source(source, bot.settings.images.max_bytes, bot.http_session)
-                _, embed, thumbnail = await identify_bytes(
+                result, embed, thumbnail = await identify_bytes(
                     bot,
                     data,
                     guild_id=guild_id,
@@ -132,16 +139,20 @@ class IdentifyCog(MenuCog):
                     index=index,
                     budget=budget,
                 )
+                said.append(named(result))
             except Exception as error:
                 message_text = user_message(error)
                 if message_text is None:
                     raise
                 embed, thumbnail = discord.Embed(title="Could not read this picture", description=message_text), None
+                said.append(None)
                 embed.set_footer(text=clip(label or "", budget // 6))
             embeds.append(embed)
             if thumbnail is not None:
                 files.append(thumbnail)
-        addresses = [PictureAddress(message.channel.id, message.id, index) for index in range(len(sources))]
+        addresses = [
+            PictureAddress(message.channel.id, message.id, index, said[index]) for index in range(len(sources))
+        ]
         await interaction.edit_original_response(
             content=None, embeds=embeds, attachments=files, view=not_right_view(addresses)
         )
@@ -176,7 +187,7 @@ class IdentifyCog(MenuCog):
             return
         files = [thumbnail] if thumbnail else []
         try:
-            view = not_right_view([PictureAddress(message.channel.id, message.id, 0)])
+            view = not_right_view([PictureAddress(message.channel.id, message.id, 0, named(result))])
             await message.reply(embed=embed, files=files, view=view, mention_author=False, allowed_mentions=NO_MENTIONS)
         except discord.HTTPException as error:  # e.g. 403: a moderator turned it on where the bot may not speak
             log.warning("auto-identify cannot reply in channel %s: %s", message.channel.id, error)

@@ -31,9 +31,24 @@ def stats_embed(stats: GalleryStats, *, image: str | None) -> discord.Embed:
     embed.add_field(name="Top contributors", value=clip(contributors, 1024), inline=False)
     weakest = "\n".join(f"**{esc(name)}** · {count}" for name, count in stats.weakest) or "no characters yet"
     embed.add_field(name="Fewest references", value=clip(weakest, 1024), inline=False)
+    embed.add_field(
+        name=f"Most corrected in the last {stats.window.days} days",
+        value=clip(confused_text(stats), 1024),
+        inline=False,
+    )
     if image is not None:
         embed.set_image(url=f"attachment://{image}")
     return embed
+
+
+def confused_text(stats: GalleryStats) -> str:
+    """One line per character answers named and people corrected with "Not right?", with what they said instead."""
+    lines = []
+    for confusion in stats.confused:
+        times = "time" if confusion.corrections == 1 else "times"
+        instead = f", mostly to **{esc(confusion.mostly_to)}**" if confusion.mostly_to else ""
+        lines.append(f"**{esc(confusion.character)}** · corrected {confusion.corrections} {times}{instead}")
+    return "\n".join(lines) or "no corrections yet"
 
 
 class StatsCog(commands.Cog):

@@ -40,6 +40,11 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
                 "other_model": stats.other_model,
                 "contributors": [{"user_id": user, "approved": count} for user, count in stats.contributors],
                 "weakest": [{"character": name, "references": count} for name, count in stats.weakest],
+                "most_confused": [
+                    {"character": c.character, "corrections": c.corrections, "mostly_to": c.mostly_to}
+                    for c in stats.confused
+                ],
+                "confusion_window_days": stats.window.days,
             }
         )
         return 0
@@ -52,6 +57,10 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     print(format_table(("references", "characters"), list(stats.histogram)))
     if stats.weakest:
         print(format_table(("weakest character", "references"), list(stats.weakest)))
+    if stats.confused:
+        rows = [(c.character, c.corrections, c.mostly_to) for c in stats.confused]
+        print(f"most corrected with Not right? in the last {stats.window.days} days:")
+        print(format_table(("answer named", "corrected", "mostly to"), rows))
     if stats.contributors:
         print(format_table(("contributor", "approved"), list(stats.contributors)))
     return 0

@@ -7,8 +7,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from bot.recognition.gallery import Gallery
+from bot.store.corrections import Confusion
 from bot.store.repository import CharacterStore
 
+CONFUSION_WINDOW = timedelta(days=30)
+"""How far back "most confused in recent answers" looks."""
 BUCKETS = ((0, 0), (1, 1), (2, 4), (5, 9), (10, 19), (20, 49), (50, None))
 """Histogram bins of references per character: (low, high), high None for "and more"."""
 
@@ -31,6 +34,9 @@ class GalleryStats:
     """(user id, approved submissions), most first."""
     weakest: tuple[tuple[str, int], ...]
     """(character, approved references), fewest first."""
+    confused: tuple[Confusion, ...] = ()
+    """Characters answers named that people corrected with "Not right?" within `window`, most often first."""
+    window: timedelta = CONFUSION_WINDOW
 
 
 def histogram(counts: list[int]) -> tuple[tuple[str, int], ...]:
@@ -56,9 +62,13 @@ async def gallery_stats(
         tagger=gallery.tagger, embedder=gallery.embedder, guild_id=guild_id, all_scopes=all_scopes
     )
     counts = [count for _, count in counted.references_per_character]
+    now = now or datetime.now(UTC)
     age = None
     if counted.oldest_pending is not None:
-        age = (now or datetime.now(UTC)) - counted.oldest_pending
+        age = now - counted.oldest_pending
+    confused = await store.most_confused(
+        since=now - CONFUSION_WINDOW, guild_id=guild_id, all_scopes=all_scopes, limit=weakest
+    )
     return GalleryStats(
         characters=len(counts),
         references=sum(counts),
@@ -71,6 +81,7 @@ async def gallery_stats(
         other_model=counted.other_model,
         contributors=counted.contributors,
         weakest=counted.references_per_character[:weakest],
+        confused=confused,
     )
 
 

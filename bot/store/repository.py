@@ -12,13 +12,16 @@ from sqlalchemy import select
 from bot.store.changes import ChangeReading
 from bot.store.characters import CharacterOperations
 from bot.store.convert import audit_entry
+from bot.store.corrections import CorrectionOperations
 from bot.store.records import AuditEntry
 from bot.store.references import ReferenceOperations
 from bot.store.statistics import StatisticsOperations
 from bot.store.tables import AuditRow
 
 
-class CharacterStore(CharacterOperations, ReferenceOperations, StatisticsOperations, ChangeReading):
+class CharacterStore(
+    CharacterOperations, ReferenceOperations, StatisticsOperations, CorrectionOperations, ChangeReading
+):
     """Async repository over the store's database; open it with `await CharacterStore.open(url)`."""
 
     async def audit_log(self, *, guild_id: int | None = None, limit: int = 50) -> list[AuditEntry]:

@@ -135,5 +135,6 @@ async def test_auto_identify_answers_carry_not_right_too(world: World, bot_setti
         reply = world.emu.messages[max(world.emu.messages)]
         custom_id = reply["components"][0]["components"][0]["custom_id"]
         thanks = await correct(world, reply, custom_id, "Bea")
-    assert custom_id == f"notright:{general['id']}:{posted['id']}:0"
+        alice = await bot.services.characters.resolve("Alice", guild_id=world.guild.id)
+    assert custom_id == f"notright:{general['id']}:{posted['id']}:0:{alice.id}", "the answer named Alice"
     assert "Your picture of **Bea** is submission #" in thanks.content

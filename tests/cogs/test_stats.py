@@ -8,8 +8,9 @@ from PIL import Image
 
 from bot.config import Settings
 from tests.cogs.conftest import World, enroll_approved, enroll_cast, running_bot
+from tests.cogs.test_not_right import correct, not_right_ids
 from tests.discord_emulator.limits import UPLOAD_LIMIT
-from tests.drawing import GREEN_HAIR
+from tests.drawing import BLONDE, GREEN_HAIR
 
 
 async def test_stats_answers_with_counts_and_a_histogram(world: World, bot_settings: Settings) -> None:
@@ -32,4 +33,22 @@ async def test_stats_answers_with_counts_and_a_histogram(world: World, bot_setti
     chart = reply.files["references.png"]
     assert chart.startswith(b"\x89PNG") and len(chart) <= UPLOAD_LIMIT
     assert Image.open(io.BytesIO(chart)).format == "PNG"
+    assert reply.data["allowed_mentions"] == {"parse": []}
+
+
+async def test_a_not_right_correction_shows_as_the_most_confused(world: World, bot_settings: Settings) -> None:
+    async with running_bot(bot_settings, world.emu) as bot:
+        await enroll_cast(bot)
+        alice = await bot.services.characters.resolve("Alice", guild_id=world.guild.id)
+        posted = world.emu.add_message(world.member.channel, world.other.user, attachments=[world.picture(BLONDE, 61)])
+        handle = await world.member.message_command("Identify character", posted)
+        answer = await handle.until(lambda r: bool(r.embeds))
+        (custom_id,) = not_right_ids(answer)
+        thanks = await correct(world, world.emu.messages[handle.original_id], custom_id, "Goldie")
+        reply = await (await world.member.slash("stats")).final()
+    assert answer.embeds[0]["title"] == "This looks like Alice"
+    assert custom_id == f"notright:{posted['channel_id']}:{posted['id']}:0:{alice.id}", "the button names Alice"
+    assert "submission #" in thanks.content
+    fields = {f["name"]: f["value"] for f in reply.embeds[0]["fields"]}
+    assert fields["Most corrected in the last 30 days"] == "**Alice** · corrected 1 time, mostly to **Goldie**"
     assert reply.data["allowed_mentions"] == {"parse": []}
