@@ -9,8 +9,8 @@ from bot.discord_adapter.attachments import ImageSource, images_in, read_attachm
 from bot.discord_adapter.client import WaifuBot
 from bot.errors import NotFound
 from cogs.base import MenuCog, ReportingModal
-from cogs.common import NO_MENTIONS, bot_of, guild_id_of, new_or_known_autocomplete
-from cogs.rendering import submitted_text
+from cogs.common import bot_of, guild_id_of, new_or_known_autocomplete
+from cogs.refiling import RefileButton, send_submission_reply
 
 
 def _source_of(interaction: discord.Interaction, message: discord.Message | None = None) -> str:
@@ -44,7 +44,7 @@ class SubmitModal(ReportingModal, title="Submit as character reference"):
             series=self.series.value.strip() or None,
             source=_source_of(interaction, self.message),
         )
-        await interaction.followup.send(submitted_text(result), ephemeral=True, allowed_mentions=NO_MENTIONS)
+        await send_submission_reply(interaction, result)
 
 
 class EnrollCog(MenuCog):
@@ -53,6 +53,16 @@ class EnrollCog(MenuCog):
     def __init__(self, bot: WaifuBot) -> None:
         super().__init__(bot)
         self.message_menu("Submit as character reference", self.submit_message, guild_only=True)
+
+    async def cog_load(self) -> None:
+        """Register the menu, and make "did you mean" buttons of earlier sessions work again."""
+        await super().cog_load()
+        self.bot.add_dynamic_items(RefileButton)
+
+    async def cog_unload(self) -> None:
+        """Take the menu and the buttons away with the cog."""
+        self.bot.remove_dynamic_items(RefileButton)
+        await super().cog_unload()
 
     @app_commands.command(name="enroll", description="Submit a picture of a character for moderators to review")
     @app_commands.describe(
@@ -80,7 +90,7 @@ class EnrollCog(MenuCog):
             series=series,
             source=_source_of(interaction),
         )
-        await interaction.followup.send(submitted_text(result), ephemeral=True, allowed_mentions=NO_MENTIONS)
+        await send_submission_reply(interaction, result)
 
     async def submit_message(self, interaction: discord.Interaction, message: discord.Message) -> None:
         """Ask for the character's name, then submit the message's first picture."""

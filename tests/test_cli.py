@@ -158,6 +158,40 @@ def test_enroll_refuses_a_duplicate_and_writes_nothing(capsys, data_dir: Path, t
     assert json.loads(out) == {"characters": []}
 
 
+CLOSE = "'Nakano Mikuu' is close to existing 'Nakano Miku'; use that name, or pass --new to create a new character"
+
+
+def test_enroll_of_a_name_close_to_an_existing_one_needs_new(capsys, data_dir: Path, tmp_path: Path) -> None:
+    first, second, third = (tmp_path / f"miku-{seed}.png" for seed in (1, 2, 3))
+    for seed, path in enumerate((first, second, third), start=1):
+        draw_character(BLONDE, seed=seed).save(path)
+    assert run(capsys, data_dir, "enroll", "Nakano Miku", str(first))[0] == 0
+    refused = run(capsys, data_dir, "enroll", "Nakano Mikuu", str(second))
+    assert_bad_input(refused, CLOSE)
+    assert refused[2].strip() == f"waifu-bot: {CLOSE}"
+    code, out, _ = run(capsys, data_dir, "enroll", "nakano miku", str(second))  # the same name, any case: no question
+    assert code == 0 and "of Nakano Miku:" in out
+    code, out, _ = run(capsys, data_dir, "enroll", "Nakano Mikuu", str(third), "--new")
+    assert code == 0 and "of Nakano Mikuu (new character)" in out
+    code, out, _ = run(capsys, data_dir, "characters", "--json")
+    counts = {character["name"]: character["references"] for character in json.loads(out)["characters"]}
+    assert counts == {"Nakano Miku": 2, "Nakano Mikuu": 1}
+
+
+def test_import_of_a_folder_close_to_an_existing_character_needs_new(capsys, data_dir: Path, tmp_path: Path) -> None:
+    known = tmp_path / "miku.png"
+    draw_character(BLONDE, seed=1).save(known)
+    assert run(capsys, data_dir, "enroll", "Nakano Miku", str(known))[0] == 0
+    folder = tmp_path / "set" / "nakano_mikuu"
+    folder.mkdir(parents=True)
+    draw_character(BLONDE, seed=2).save(folder / "0.png")
+    assert_bad_input(run(capsys, data_dir, "import", str(tmp_path / "set")), CLOSE)
+    code, out, _ = run(capsys, data_dir, "characters", "--json")
+    assert [character["name"] for character in json.loads(out)["characters"]] == ["Nakano Miku"]
+    code, out, _ = run(capsys, data_dir, "import", str(tmp_path / "set"), "--new")
+    assert code == 0 and "imported 1 reference(s) of 1 character(s)" in out
+
+
 def test_enroll_with_one_unreadable_picture_writes_nothing(capsys, data_dir: Path, tmp_path: Path) -> None:
     good = tmp_path / "good.png"
     draw_character(BLONDE, seed=1).save(good)

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from bot.app import Services
     from bot.config import Settings
+    from bot.store.repository import CharacterStore
 
 __all__ = [
     "UsageError",
@@ -31,6 +32,7 @@ __all__ = [
     "progress_bar",
     "read_image_file",
     "read_image_files",
+    "refuse_close_names",
     "services_for",
 ]
 
@@ -97,6 +99,27 @@ async def services_for(
             await services.close()
     finally:
         await analyzer.close()
+
+
+async def refuse_close_names(store: CharacterStore, names: Sequence[str], *, allowed: bool) -> None:
+    """Refuse, in one line, new names close to an existing character's (a typo would split one character in two).
+
+    The same matcher as the suggestions for an unknown name; `allowed` is `--new`, the operator's "it really is
+    another character".
+    """
+    if allowed:
+        return
+    from bot.services.names import close_to_existing
+
+    clashes = []
+    for name in dict.fromkeys(names):
+        close = await close_to_existing(store, name, guild_id=None)
+        if close:
+            clashes.append(f"'{name}' is close to existing '{close[0].name}'")
+    if len(clashes) == 1:
+        raise UsageError(f"{clashes[0]}; use that name, or pass --new to create a new character")
+    if clashes:
+        raise UsageError(f"{'; '.join(clashes)}; use those names, or pass --new to create new characters")
 
 
 def _quiet(_step: str) -> None:

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.cli.common import progress_bar, services_for
+from bot.cli.common import progress_bar, refuse_close_names, services_for
 
 if TYPE_CHECKING:
     from tqdm import tqdm
@@ -21,6 +21,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("import", help="enroll a folder with one sub-folder of pictures per character")
     parser.add_argument("directory", type=Path, metavar="DIR")
     parser.add_argument("--series", help="series of every imported character")
+    parser.add_argument(
+        "--new", action="store_true", help="create characters even when a name is close to an existing one"
+    )
     parser.set_defaults(handler=run)
 
 
@@ -46,25 +49,32 @@ class _StageBars:
 
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
-    """List the folder (refused before any model loads), import it with a bar per stage, and list what it skipped."""
+    """List the folder (refused before any model loads), import it with a bar per stage, and list what it skipped.
+
+    A folder whose character name is new but close to an existing one refuses the import before any picture is
+    analysed, unless `--new`.
+    """
     _say(f"scanning {args.directory}")
-    from bot.services.display_names import read_characters_file
+    from bot.services.display_names import naming_of, read_characters_file
     from bot.services.evaluation import list_dataset
     from bot.services.importing import import_dataset
 
     dataset = list_dataset(args.directory)
     found = sum(len(paths) for paths in dataset.values())
     _say(f"found {found} picture(s) of {len(dataset)} character(s)")
+    names = read_characters_file(args.directory)
     bars = _StageBars()
     try:
         async with services_for(settings, on_step=_say) as services:
+            new_names = [naming_of(folder, names, args.series).name for folder in dataset]
+            await refuse_close_names(services.store, new_names, allowed=args.new)
             summary = await import_dataset(
                 services.enrollment,
                 dataset,
                 series=args.series,
                 on_progress=bars,
                 max_bytes=settings.images.max_bytes,
-                names=read_characters_file(args.directory),
+                names=names,
             )
     finally:
         bars.close()

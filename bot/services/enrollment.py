@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import copy
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -17,6 +18,7 @@ from bot.recognition.analysis import Analyzer, ImageAnalysis, InferenceJob
 from bot.recognition.gallery import Gallery
 from bot.services.duplicates import DuplicateCheck
 from bot.services.identify import check_same_tagger
+from bot.services.names import close_to_existing
 from bot.services.reference_images import ReferenceImages
 from bot.services.results import EnrollmentResult
 from bot.store.records import ReferenceRecord, ReferenceStatus
@@ -76,12 +78,14 @@ class EnrollmentService:
         """A community submission: rate-limited, stored as pending in the guild until a moderator reviews it.
 
         The limit is checked before the analysis (cheap refusal) and again in the transaction that stores it,
-        so a burst of concurrent submissions stores at most the limit.
+        so a burst of concurrent submissions stores at most the limit. A new name close to a shown character's
+        is filed as typed, with those characters in `close_to` so the submitter can be asked "did you mean".
         """
         await self.check_rate_limit(user_id)
         analysis = await self.analyze_reference(image)
         quota = SubmissionQuota(user_id, max(1, self.submissions_per_hour), RATE_WINDOW, datetime.now(UTC))
-        return await self.enroll_analysis(
+        close = await close_to_existing(self.store, name, guild_id=guild_id)  # before the name exists
+        result = await self.enroll_analysis(
             name,
             image,
             analysis,
@@ -93,6 +97,7 @@ class EnrollmentService:
             source=source,
             quota=quota,
         )
+        return replace(result, close_to=tuple(close)) if result.created_character else result
 
     async def enroll_approved(
         self,

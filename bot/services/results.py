@@ -106,6 +106,8 @@ class EnrollmentResult:
     character: CharacterRecord
     reference: ReferenceRecord
     created_character: bool = False
+    close_to: tuple[CharacterRecord, ...] = ()
+    """For a submission that created a character: the shown characters its name is close to ("did you mean")."""
 
 
 @dataclass(frozen=True)

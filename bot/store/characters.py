@@ -1,20 +1,20 @@
-"""Character operations of the store: create, look up by name or alias, rename, remove, promote."""
+"""Character operations of the store: create, look up by name or alias, rename, remove, promote, re-file."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
 from bot.errors import NotFound
 from bot.store import audit
-from bot.store.convert import character_record
+from bot.store.convert import character_record, reference_record
 from bot.store.names import clean_name, count_of, name_key
-from bot.store.records import CharacterRecord, ReferenceStatus
+from bot.store.records import CharacterRecord, ReferenceRecord, ReferenceStatus
 from bot.store.scopes import ensure_name_free, scope_key, visible_character
 from bot.store.sessions import StoreSessions
 from bot.store.tables import GLOBAL_SCOPE_KEY, Character, Reference
-from bot.store.writes import add_aliases, character_or_raise, new_character
+from bot.store.writes import add_aliases, character_or_raise, new_character, reference_or_raise
 from models.errors import UserFacingError
 
 
@@ -182,3 +182,43 @@ class CharacterOperations(StoreSessions):
                 character_id=character.id,
             )
             return character_record(character)
+
+    async def refile_submission(
+        self, reference_id: int, character_id: int, *, actor_id: int | None = None
+    ) -> tuple[ReferenceRecord, CharacterRecord]:
+        """Move a pending submission to another character its guild can see ("did you mean X?" answered yes).
+
+        The character it leaves is removed when no reference is left (the new name existed for it alone). NotFound
+        when the submission was reviewed meanwhile or the character is not visible from the submission's guild.
+        """
+        async with self._writing() as session:
+            reference = await reference_or_raise(session, reference_id)
+            target = await session.get(Character, character_id)
+            if target is None or target.guild_id not in (None, reference.guild_id):
+                raise NotFound(f"There is no character #{character_id} here.")
+            left = await session.get(Character, reference.character_id)
+            moved = await session.execute(  # conditional, so a moderator deciding at the same time wins cleanly
+                update(Reference)
+                .where(Reference.id == reference_id, Reference.status == ReferenceStatus.PENDING.value)
+                .values(character_id=target.id)
+                .execution_options(synchronize_session=False)
+            )
+            if moved.rowcount != 1:
+                raise NotFound(f"Submission #{reference_id} was already reviewed; it stays filed as it is.")
+            await session.refresh(reference)
+            detail = f"re-filed submission #{reference_id} under {target.name}"
+            if left is not None and left.id != target.id:
+                detail += f" (was {left.name})"
+                others = select(func.count(Reference.id)).where(Reference.character_id == left.id)
+                if not await session.scalar(others):
+                    await session.delete(left)
+            await audit.record_change(
+                session,
+                "reference.refile",
+                detail,
+                actor_id=actor_id,
+                guild_id=reference.guild_id,
+                character_id=target.id,
+                reference_id=reference_id,
+            )
+            return reference_record(reference), character_record(target)

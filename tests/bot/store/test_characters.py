@@ -217,3 +217,32 @@ async def test_an_overlong_series_is_refused_before_anything_is_written(store: C
     assert await store.list_characters() == []
     kept = await store.create_character("Kaito", series="  " + "s" * 200 + "  ")
     assert kept.series == "s" * 200
+
+
+async def test_refile_moves_a_pending_submission_and_removes_the_name_it_leaves_empty(store: CharacterStore) -> None:
+    miku, _ = await enroll_sample(store, "Nakano Miku", seed=1)
+    typo, pending = await enroll_sample(store, "Nakano Mikuu", guild_id=GUILD_A, status="pending", seed=2)
+    moved, character = await store.refile_submission(pending.id, miku.id, actor_id=MOD)
+    assert (moved.character_id, moved.status.value, character) == (miku.id, "pending", miku)
+    assert await store.get_character(typo.id) is None
+    (entry,) = await store.audit_log(guild_id=GUILD_A, limit=1)
+    assert (entry.action, entry.actor_id, entry.detail) == (
+        "reference.refile",
+        MOD,
+        f"re-filed submission #{pending.id} under Nakano Miku (was Nakano Mikuu)",
+    )
+
+
+async def test_refile_keeps_a_shared_name_and_refuses_other_guilds_and_reviewed_ones(store: CharacterStore) -> None:
+    miku, _ = await enroll_sample(store, "Nakano Miku", seed=1)
+    theirs, _ = await enroll_sample(store, "Miku B", guild_id=GUILD_B, seed=2)
+    typo, first = await enroll_sample(store, "Nakano Mikuu", guild_id=GUILD_A, status="pending", seed=3)
+    _, second = await enroll_sample(store, "Nakano Mikuu", guild_id=GUILD_A, status="pending", seed=4)
+    with pytest.raises(NotFound, match="no character"):
+        await store.refile_submission(first.id, theirs.id)
+    await store.refile_submission(first.id, miku.id)
+    assert await store.get_character(typo.id) == typo, "another submission still uses the name"
+    await store.review_reference(second.id, approve=False, reviewer_id=MOD)
+    with pytest.raises(NotFound, match="already reviewed"):
+        await store.refile_submission(second.id, miku.id)
+    assert (await store.get_reference(second.id)).character_id == typo.id
