@@ -7,7 +7,8 @@ over the blocks both sides have: the "ratio" rule of bot/recognition/blocks.py);
 distance, which for a single reference (no spread) is the mean squared difference of the tag vectors.
 
 A `ReferenceSearch` is taken on the event loop, where the gallery changes; `nearest` reads only the search
-and may run the CCIP metric model, so a service finishes it in a thread, as with `RankingSnapshot`.
+(it may run the CCIP metric model, and the block metric costs about 0.3 s over 1000 references with the CNN
+blocks on one core), so a service finishes it in a thread, as with `RankingSnapshot`.
 """
 
 from __future__ import annotations
