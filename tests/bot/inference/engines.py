@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 
 from bot.config import Settings
 from bot.inference.engine import RecognitionEngine, build_recognition_engine
@@ -22,11 +23,21 @@ BURN = b"BURN"
 """Payload that spins the processor for a minute in Python code, as a pathological resize would."""
 SLOW = b"SLOW:"
 """`SLOW:<seconds>:<image bytes>`: sleep, then analyse the image normally."""
+GATED = b"GATED:"
+"""`GATED:<path>|<image bytes>`: wait (at most a minute) until the file `path` exists, then analyse the image.
+
+A test opens the gate when it has seen what it waited for, so "still busy at that moment" needs no timing guess.
+"""
 
 
 def slow_job(seconds: float, image: bytes) -> InferenceJob:
     """A job that keeps a worker busy for `seconds` before analysing `image`."""
     return InferenceJob(image=SLOW + f"{seconds}:".encode() + image)
+
+
+def gated_job(gate: Path, image: bytes) -> InferenceJob:
+    """A job that keeps a worker busy until the file `gate` exists, then analyses `image`."""
+    return InferenceJob(image=GATED + os.fsencode(gate) + b"|" + image)
 
 
 class MagicEngine:
@@ -48,6 +59,12 @@ class MagicEngine:
             spin_until = time.monotonic() + 60
             while time.monotonic() < spin_until:
                 pass
+        if job.image.startswith(GATED):
+            gate, image = job.image[len(GATED) :].split(b"|", 1)
+            give_up = time.monotonic() + 60
+            while not os.path.exists(os.fsdecode(gate)) and time.monotonic() < give_up:
+                time.sleep(0.005)
+            job = InferenceJob(image=image, detect_faces=job.detect_faces)
         if job.image.startswith(SLOW):
             seconds, image = job.image[len(SLOW) :].split(b":", 1)
             time.sleep(float(seconds))

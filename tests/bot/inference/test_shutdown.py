@@ -16,11 +16,13 @@ from bot.errors import InferenceFailed, ModelUnavailable
 from bot.inference import InferencePool, PoolClosed, install_stop_signals
 from bot.recognition.analysis import InferenceJob
 from models.palette import PALETTE_NAME, PALETTE_VERSION
-from tests.bot.inference.conftest import pool_settings
-from tests.bot.inference.engines import HANG, magic_engine, slow_job
+from tests.bot.inference.conftest import pool_settings, until
+from tests.bot.inference.engines import HANG, gated_job, magic_engine, slow_job
 from tests.drawing import BLONDE, draw_character, encode
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
+HUNG_SECONDS = 60.0
+"""The job timeout of a pool whose job hangs; shutdown must take far less than this (it kills, not waits)."""
 
 
 def picture() -> bytes:
@@ -32,7 +34,7 @@ async def test_close_drains_in_flight_jobs_then_refuses_new_ones(tmp_path: Path)
     pool = InferencePool(pool_settings(tmp_path, workers=1, shutdown_deadline=10.0), magic_engine)
     await pool.start()
     jobs = [asyncio.ensure_future(pool.analyze(slow_job(0.3, picture()))) for _ in range(3)]
-    await asyncio.sleep(0.05)
+    await until(lambda: pool.health().in_flight == 3, what="the three jobs are accepted")
     await pool.close()
     # every job accepted before close finished normally, queued ones included
     assert all(job.result().whole.tag_probs.size > 0 for job in jobs)
@@ -46,14 +48,14 @@ async def test_close_drains_in_flight_jobs_then_refuses_new_ones(tmp_path: Path)
 
 
 async def test_close_kills_jobs_that_overstay_the_deadline(tmp_path: Path) -> None:
-    pool = InferencePool(pool_settings(tmp_path, workers=1, job_timeout=60.0), magic_engine)
+    pool = InferencePool(pool_settings(tmp_path, workers=1, job_timeout=HUNG_SECONDS), magic_engine)
     await pool.start()
     hung = asyncio.ensure_future(pool.analyze(InferenceJob(HANG)))
     queued = asyncio.ensure_future(pool.analyze(InferenceJob(picture())))
-    await asyncio.sleep(0.2)
+    await until(lambda: pool.health().running == 1 and pool.health().waiting == 1, what="one job runs, one waits")
     started = time.monotonic()
     await pool.close(deadline=0.5)
-    assert time.monotonic() - started < 5.0
+    assert time.monotonic() - started < HUNG_SECONDS / 2  # the hung job was killed, not waited for
     for job in (hung, queued):
         with pytest.raises(PoolClosed):
             job.result()
@@ -76,7 +78,7 @@ async def test_stop_signals_set_the_event_instead_of_killing_the_process() -> No
     uninstall = install_stop_signals(stop)
     try:
         os.kill(os.getpid(), signal.SIGTERM)
-        await asyncio.wait_for(stop.wait(), timeout=2.0)
+        await asyncio.wait_for(stop.wait(), timeout=30.0)  # at once; the bound only keeps a failure from hanging
         os.kill(os.getpid(), signal.SIGINT)  # a second signal while draining is ignored, not fatal
         await asyncio.sleep(0.05)
     finally:
@@ -112,23 +114,26 @@ def test_inference_failed_is_what_a_closed_pool_raises() -> None:
 async def test_a_cancelled_caller_leaves_its_worker_slot_held_until_the_worker_is_free(tmp_path: Path) -> None:
     pool = InferencePool(pool_settings(tmp_path, workers=1, job_timeout=30.0), magic_engine)
     await pool.start()
+    gate = tmp_path / "open"
     try:
-        abandoned = asyncio.ensure_future(pool.analyze(slow_job(0.6, picture())))
-        await asyncio.sleep(0.2)
+        abandoned = asyncio.ensure_future(pool.analyze(gated_job(gate, picture())))
+        await until(lambda: pool.health().running == 1, what="the job reaches the worker")
         abandoned.cancel()
         with pytest.raises(asyncio.CancelledError):
             await abandoned
         health = pool.health()
         assert health.running == 1  # the worker is still busy with it, so no second job is pushed behind it
         assert health.jobs_failed == 0
-        assert (await pool.analyze(InferenceJob(picture()))).whole.tag_probs.size > 0
+        after = asyncio.ensure_future(pool.analyze(InferenceJob(picture())))
+        gate.touch()  # the abandoned job may finish now; the next one waited for its slot
+        assert (await after).whole.tag_probs.size > 0
         assert pool.health().running == 0
         # an abandoned job that hangs does not hold up shutdown past the deadline
         hung = asyncio.ensure_future(pool.analyze(InferenceJob(HANG)))
-        await asyncio.sleep(0.2)
+        await until(lambda: pool.health().running == 1, what="the hanging job reaches the worker")
         hung.cancel()
         started = time.monotonic()
     finally:
         await pool.close(deadline=0.5)
-    assert time.monotonic() - started < 5.0
+    assert time.monotonic() - started < 30.0 / 2  # well below the job timeout and the 60 s hang: killed
     assert pool.health().workers_alive == 0
