@@ -180,6 +180,8 @@ def review_embed(submission: Submission, image: str | None, *, hidden_rating: bo
         embed.add_field(name="Rating", value=f"{esc(reference.rating)}{note}", inline=False)
     if reference.source:
         embed.add_field(name="Source", value=esc(reference.source)[:1024], inline=False)
+    if submission.warnings:
+        embed.add_field(name="⚠ Picture", value="\n".join(f"• {w}" for w in submission.warnings), inline=False)
     if image is not None and not hidden_rating:
         embed.set_image(url=f"attachment://{image}")
     elif submission.image is None:

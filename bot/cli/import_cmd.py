@@ -24,6 +24,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--new", action="store_true", help="create characters even when a name is close to an existing one"
     )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="skip pictures with quality warnings (black-and-white, smaller than the models' input, no face)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -75,15 +80,21 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
                 on_progress=bars,
                 max_bytes=settings.images.max_bytes,
                 names=names,
+                strict=args.strict,
             )
     finally:
         bars.close()
     print(
         f"imported {summary.imported} reference(s) of {summary.characters} character(s) from {args.directory}; "
-        f"skipped {len(summary.duplicates)} duplicate(s) and {len(summary.rejected)} unusable file(s)."
+        f"skipped {len(summary.duplicates)} duplicate(s) and {len(summary.rejected)} unusable file(s)"
+        + (f" and {len(summary.weak)} with quality warnings (--strict)." if summary.strict else ".")
     )
     for line in summary.skipped:
         print(f"  skipped {line}")
+    if summary.weak and not summary.strict:
+        print(f"{len(summary.weak)} imported picture(s) have quality warnings (--strict skips them):")
+        for line in summary.weak:
+            print(f"  warning {line}")
     return 0
 
 

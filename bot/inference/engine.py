@@ -20,6 +20,7 @@ from models.download import open_detector, open_embedder
 from models.face_detector import FaceDetector, expand_box
 from models.intake import load_image
 from models.palette import PALETTE_NAME, PALETTE_VERSION, ensure_palette_tagger
+from models.quality import is_monochrome
 from models.sessions import SessionConfig
 from models.tagger import TagCategory, Tagger, load_tagger
 
@@ -91,6 +92,16 @@ class RecognitionEngine:
         self._rating_columns = tagger.tags.indices(TagCategory.RATING)
 
     @property
+    def input_side(self) -> int:
+        """The largest input side among the models that read a picture (tagger, embedder, CNN)."""
+        sides = [self.tagger.input_size]
+        if self.embedder is not None:
+            sides.append(self.embedder.input_size)
+        if self.blocks is not None:
+            sides.append(self.blocks.cnn.input_size)
+        return max(sides)
+
+    @property
     def tagger_identity(self) -> str:
         """Identity of the tag vectors this engine produces."""
         return self.tagger.identity
@@ -138,6 +149,8 @@ class RecognitionEngine:
             features=self.blocks.identity if self.blocks is not None else None,
             faces_found=len(picked.faces) if picked is not None and self.blocks.detector is not None else None,
             nsfw=picked.nsfw if picked is not None else None,
+            monochrome=is_monochrome(picture),
+            input_side=self.input_side,
         )
 
     def _block_faces(

@@ -65,6 +65,10 @@ class ImageAnalysis:
     """Faces the feature blocks' detector found; None when no detector is installed."""
     nsfw: float | None = None
     """The bundled CNN's NSFW probability of the whole picture (a hint: see models/cnn_features.py)."""
+    monochrome: bool = False
+    """Greyscale or one tint (models/quality.py): colour features learn nothing from it."""
+    input_side: int = 0
+    """The largest input side of the models that read the picture; a smaller picture is upscaled for them."""
 
     @property
     def regions(self) -> tuple[RegionAnalysis, ...]:

@@ -20,6 +20,7 @@ from bot.services.duplicates import DuplicateCheck
 from bot.services.identify import check_same_tagger
 from bot.services.names import close_to_existing
 from bot.services.reference_images import ReferenceImages
+from bot.services.reference_quality import quality_issues
 from bot.services.results import EnrollmentResult
 from bot.store.records import ReferenceRecord, ReferenceStatus
 from bot.store.repository import CharacterStore
@@ -232,6 +233,7 @@ class EnrollmentService:
                 phash=analysis.phash,
                 image_path=relative_path,
                 rating=analysis.rating,
+                quality=quality_issues(analysis),
                 **record,
             )
         except BaseException:

@@ -19,6 +19,7 @@ from bot.errors import DuplicateReference, UsageError, UserFacingError
 from bot.services.batch import analyze_many, default_concurrency
 from bot.services.display_names import Naming, naming_of
 from bot.services.enrollment import EnrollmentService
+from bot.services.reference_quality import describe, quality_issues
 from bot.services.results import ImportSummary
 from bot.store.records import ReferenceStatus
 from models.intake import check_size
@@ -37,11 +38,13 @@ async def import_dataset(
     on_progress: ImportProgress | None = None,
     max_bytes: int | None = None,
     names: dict[str, Naming] | None = None,
+    strict: bool = False,
 ) -> ImportSummary:
     """Enroll every picture of a dataset (approved), skipping duplicates and unusable files, and say what it did.
 
     `dataset` maps character names (the sub-folders) to their picture files, as `list_dataset` returns it;
     `series`, when given, is every imported character's series; a file over `max_bytes` is skipped unread.
+    A picture with quality warnings (bot/services/reference_quality.py) is reported, and with `strict` skipped.
     """
     work = [(name, path) for name, paths in dataset.items() for path in paths]
     report = on_progress or _ignore_progress
@@ -50,6 +53,7 @@ async def import_dataset(
     imported = 0
     duplicates: list[str] = []
     rejected: list[str] = []
+    weak: list[str] = []
     report("importing", 0, total)
     step = 2 * default_concurrency()
     for chunk in (work[start : start + step] for start in range(0, total, step)):
@@ -58,8 +62,12 @@ async def import_dataset(
         analyses = iter(await analyze_many(enrollment.analyzer, readable, detect_faces=False))
         for (name, path), data in zip(chunk, payloads, strict=True):
             analysis = next(analyses) if isinstance(data, bytes) else data
+            issues = () if isinstance(analysis, UserFacingError) else quality_issues(analysis)
+            warning = f"{path}: {'; '.join(describe(issues))}"
             if isinstance(analysis, UserFacingError):
                 rejected.append(f"{path}: {analysis.user_message}")
+            elif issues and strict:
+                weak.append(warning)
             else:
                 try:
                     naming = naming_of(name, names or {}, series)  # "nakano_miku" -> "Nakano Miku", or characters.csv
@@ -76,10 +84,16 @@ async def import_dataset(
                     duplicates.append(f"{path}: {error.user_message}")
                 else:
                     imported += 1
+                    weak.extend([warning] if issues else [])
             done += 1
             report("importing", done, total)
     return ImportSummary(
-        characters=len(dataset), imported=imported, duplicates=tuple(duplicates), rejected=tuple(rejected)
+        characters=len(dataset),
+        imported=imported,
+        duplicates=tuple(duplicates),
+        rejected=tuple(rejected),
+        weak=tuple(weak),
+        strict=strict,
     )
 
 

@@ -122,8 +122,12 @@ class ImportSummary:
     """Files skipped as near-duplicates of a stored reference (or of an earlier file of the import)."""
     rejected: tuple[str, ...] = ()
     """Files skipped as no usable picture."""
+    weak: tuple[str, ...] = ()
+    """Files with quality warnings (monochrome, small, no face) as "path: warnings"; imported unless `strict`."""
+    strict: bool = False
+    """Whether the weak files were skipped (`import --strict`) rather than imported."""
 
     @property
     def skipped(self) -> tuple[str, ...]:
-        """Every skipped file, duplicates first, in folder order within each kind."""
-        return self.duplicates + self.rejected
+        """Every skipped file, duplicates first, in folder order within each kind (weak ones under --strict)."""
+        return self.duplicates + self.rejected + (self.weak if self.strict else ())

@@ -14,6 +14,7 @@ from bot.errors import NotFound
 from bot.services.enrollment import EnrollmentService
 from bot.services.names import close_names
 from bot.services.reference_images import ReferenceImages
+from bot.services.reference_quality import describe
 from bot.store.records import CharacterRecord, ReferenceRecord, ReferenceStatus
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,11 @@ class Submission:
     """True when approving it would show the name to members for the first time (no approved reference yet)."""
     looks_like: str | None = None
     """For a new character: the name of a shown character it is confusable with or close to, if any."""
+
+    @property
+    def warnings(self) -> list[str]:
+        """What the moderator should know about the picture (monochrome, small, no face), one line each."""
+        return describe(self.reference.quality)
 
     @property
     def character_name(self) -> str:

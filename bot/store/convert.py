@@ -43,6 +43,7 @@ def reference_record(reference: Reference) -> ReferenceRecord:
         source=reference.source,
         features=reference.features if reference.blocks is not None else None,
         blocks=decode_blocks(reference.blocks) if reference.blocks is not None else {},
+        quality=tuple(code for code in (reference.quality or "").split(",") if code),
     )
 
 

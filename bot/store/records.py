@@ -56,6 +56,8 @@ class ReferenceRecord:
     """Identity of the recipe and models that made `blocks` (models/blocks.py); None when it has none."""
     blocks: dict[str, np.ndarray] = field(default_factory=dict)
     """Named feature blocks beyond the tag vector (face/head palette, CNN), float32 each."""
+    quality: tuple[str, ...] = ()
+    """Warnings about the picture recorded at submission (bot/services/reference_quality.py codes)."""
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -95,6 +95,7 @@ class ReferenceOperations(StoreSessions):
         source: str | None = None,
         actor_id: int | None = None,
         quota: SubmissionQuota | None = None,
+        quality: Sequence[str] = (),
     ) -> tuple[CharacterRecord, ReferenceRecord]:
         """Add a reference, creating its character if the guild knows none by that name: all or nothing.
 
@@ -116,6 +117,7 @@ class ReferenceOperations(StoreSessions):
                 rating=rating,
                 submitted_by=submitted_by,
                 source=source,
+                quality=",".join(quality) or None,
             )
             vectors.apply(reference)
             return reference
@@ -148,10 +150,8 @@ class ReferenceOperations(StoreSessions):
         """Insert the reference of `character` with its audit row; reviewed at once unless pending."""
         now = utcnow()
         reviewed = reference.status != ReferenceStatus.PENDING.value
-        reference.character_id = character.id
-        reference.submitted_at = now
-        reference.reviewed_by = actor_id if reviewed else None
-        reference.reviewed_at = now if reviewed else None
+        reference.character_id, reference.submitted_at = character.id, now
+        reference.reviewed_by, reference.reviewed_at = (actor_id, now) if reviewed else (None, None)
         session.add(reference)
         await session.flush()
         await audit.record_change(

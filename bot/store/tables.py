@@ -147,6 +147,8 @@ class Reference(Base):
     """Identity of the feature recipe and models that made `blocks` (migration 0003)."""
     blocks: Mapped[bytes | None] = mapped_column(LargeBinary)
     """Named feature blocks (bot/store/vectors.encode_blocks); NULL until made or reindexed."""
+    quality: Mapped[str | None] = mapped_column(String(200))
+    """Comma-separated warnings about the picture for moderators, e.g. "monochrome,small" (migration 0004)."""
     phash: Mapped[str] = mapped_column(String(64))
     image_path: Mapped[str | None] = mapped_column(String(500))
     rating: Mapped[str | None] = mapped_column(String(32))

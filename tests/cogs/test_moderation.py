@@ -7,9 +7,10 @@ import logging
 import pytest
 
 from bot.config import Settings
+from bot.services.reference_quality import DESCRIPTIONS, MONOCHROME
 from tests.cogs.conftest import World, enroll_cast, running_bot
 from tests.cogs.test_enroll import open_review, submit
-from tests.drawing import BLONDE, draw_character, encode
+from tests.drawing import BLONDE, GREEN_HAIR, draw_character, encode
 
 FORGED = [
     "waifu:review:approve:" + "9" * 79,
@@ -93,3 +94,14 @@ async def test_a_real_png_declared_as_octet_stream_is_accepted(world: World, bot
         untyped = world.emu.add_attachment(png, "alice.png", "application/octet-stream")
         answer = await (await world.member.slash("identify", image=untyped)).final()
     assert answer.embeds[0]["title"] == "This looks like Alice"
+
+
+async def test_the_review_card_warns_of_a_black_and_white_picture(world: World, bot_settings: Settings) -> None:
+    async with running_bot(bot_settings, world.emu) as bot:
+        await enroll_cast(bot)
+        grey = encode(draw_character(GREEN_HAIR, seed=21).convert("L"), "PNG")
+        image = world.emu.add_attachment(grey, "page.png", "image/png")
+        await (await world.member.slash("enroll", character="Midori", image=image)).until(lambda r: bool(r.content))
+        _, card = await open_review(world)
+    fields = {field["name"]: field["value"] for field in card.embeds[0]["fields"]}
+    assert fields["⚠ Picture"] == f"• {DESCRIPTIONS[MONOCHROME]}"
