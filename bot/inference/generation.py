@@ -17,6 +17,7 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 from bot.config import Settings
+from bot.errors import InferenceFailed
 from bot.inference.worker import EngineFactory, initialize_worker, worker_ready
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,11 @@ def start_generation(
     ready.add_done_callback(consume_outcome)
     log.info("pool generation %d: starting %d worker(s)", number, workers)
     return Generation(number=number, executor=executor, ready=ready)
+
+
+def not_starting(detail: str) -> InferenceFailed:
+    """The failure of jobs whose workers cannot be started (the detail, for the log, says why)."""
+    return InferenceFailed("The recognizer is not starting; try again in a minute.", detail=detail)
 
 
 def consume_outcome(future: asyncio.Future[Any]) -> None:

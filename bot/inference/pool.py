@@ -3,17 +3,15 @@
 Design (see benchmarks/README.md for the numbers):
 - A `ProcessPoolExecutor` (spawn start method: onnxruntime's threads do not survive `fork`) whose
   initializer builds one engine per worker; decoding happens in the worker too.
-- At most `workers` jobs are handed to the executor at once; the rest wait in the event loop in turn.
-  Callers get `Busy` only when the expected wait passes `max_wait`, one submitter holds
-  `max_queued_per_owner` places, or `max_in_flight` is reached (admission.py). So a job's timeout
+- At most `workers` jobs are handed to the executor at once; the rest wait in the event loop in turn. Callers
+  get `Busy` only past `max_wait`, `max_queued_per_owner` or `max_in_flight` (admission.py). So a job's timeout
   clock starts when a worker is free to take it, and a rebuilt pool only ever loses the running jobs.
-- A dead worker breaks the whole executor (CPython terminates its siblings). Every job that was
-  running is retried once on a fresh executor; retries run one at a time so a "poison" image that
-  kills its worker again cannot also take down the innocent jobs retried beside it. A job broken on
-  its retry fails with `InferenceFailed` as a service failure (workers died twice; not the picture's fault).
-- A generation whose worker dies while starting is killed and replaced at once.
-- A job past `job_timeout` fails with `InferenceFailed`; its executor's processes are killed (the
-  hung one is not identifiable from outside) and the other running jobs are retried as above.
+- A dead worker breaks the whole executor (CPython terminates its siblings). Every job that was running is
+  retried once on a fresh executor, one at a time, so a "poison" image that kills its worker again cannot take
+  down the innocent jobs retried beside it; broken twice, it is a service failure, not the picture's fault.
+- A generation whose worker dies while starting is killed and replaced at once; its jobs wait for the next.
+- A job past `job_timeout` fails with `InferenceFailed`; its executor's processes are killed (the hung one is
+  not identifiable from outside) and the other running jobs are retried as above.
 - A caller that is cancelled mid-job does not free its worker slot until the worker is really free.
 Executors come and go as `Generation`s (generation.py); worker-side code is in worker.py.
 """
@@ -33,6 +31,7 @@ from bot.inference.generation import (
     Generation,
     consume_outcome,
     default_engine_factory,
+    not_starting,
     start_generation,
     worker_settings,
 )
@@ -46,6 +45,8 @@ log = logging.getLogger(__name__)
 
 START_TIMEOUT = 120.0
 """Seconds a fresh executor may take to spawn its workers and load their models."""
+START_DEATHS = 3
+"""Generations in a row whose workers die while starting (not a load error: a killed process) before jobs fail."""
 
 
 class InferencePool:
@@ -262,28 +263,28 @@ class InferencePool:
         watcher.add_done_callback(consume_outcome)
 
     async def _ready_generation(self) -> Generation:
-        """The live executor, creating and warming a fresh one when there is none."""
-        if self._closed or self._aborting:
-            raise PoolClosed()
-        if self._generation is None or self._generation.retired:
-            self._generation = self._new_generation()
-        generation = self._generation
-        if generation.is_ready():
+        """The live executor, creating and warming a fresh one when there is none; a start-up death (seen when the
+        process ends) kills the generation and the caller waits for the next, without spending the job's retry."""
+        for _ in range(START_DEATHS):
+            if self._closed or self._aborting:
+                raise PoolClosed()
+            if self._generation is None or self._generation.retired:
+                self._generation = self._new_generation()
+            generation = self._generation
+            if generation.is_ready():
+                return generation
+            try:
+                await asyncio.wait_for(asyncio.shield(generation.ready), timeout=START_TIMEOUT)
+            except BrokenProcessPool:
+                # its siblings wait at the start barrier: end them now, and start the next generation
+                log.warning("a worker of pool generation %d died while starting; replacing it", generation.number)
+                self._retire(generation, kill=True)
+                continue
+            except TimeoutError as error:
+                self._retire(generation, kill=True)
+                raise not_starting(f"pool workers not ready after {START_TIMEOUT} s") from error
             return generation
-        try:
-            await asyncio.wait_for(asyncio.shield(generation.ready), timeout=START_TIMEOUT)
-        except BrokenProcessPool:
-            # a worker died while starting: its siblings wait at the start barrier, so end them now
-            log.warning("a worker of pool generation %d died while starting; replacing it", generation.number)
-            self._retire(generation, kill=True)
-            raise
-        except TimeoutError as error:
-            self._retire(generation, kill=True)
-            raise InferenceFailed(
-                "The recognizer is not starting; try again in a minute.",
-                detail=f"pool workers not ready after {START_TIMEOUT} s",
-            ) from error
-        return generation
+        raise not_starting(f"a worker died while starting in {START_DEATHS} pool generations in a row")
 
     def _new_generation(self) -> Generation:
         """A fresh executor; every one after the first counts as a restart."""

@@ -17,11 +17,20 @@ import pytest
 
 from bot.errors import Busy, InferenceFailed
 from bot.inference import InferencePool
+from bot.inference import pool as pool_module
 from bot.inference.admission import Admission
 from bot.recognition.analysis import InferenceJob
 from models.errors import ImageRejected
 from tests.bot.inference.conftest import pool_settings
-from tests.bot.inference.engines import BURN, HANG, HOG, dies_once_at_start, magic_engine, slow_job
+from tests.bot.inference.engines import (
+    BURN,
+    HANG,
+    HOG,
+    dies_once_at_start,
+    magic_engine,
+    slow_job,
+    stalls_once_at_start,
+)
 from tests.drawing import BLONDE, BLUE_HAIR, draw_character, encode
 
 GENEROUS = 120.0
@@ -97,6 +106,24 @@ async def test_a_worker_dying_at_start_up_is_replaced_at_once(tmp_path: Path) ->
         await pool.close()
 
 
+async def test_a_worker_killed_while_loading_is_noticed_when_it_dies_not_at_the_start_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pool_module, "START_TIMEOUT", 3600.0)  # only the death itself can end the wait in time
+    pool = InferencePool(pool_settings(tmp_path, workers=2, job_timeout=GENEROUS), stalls_once_at_start)
+    stalled = tmp_path / "start-marks" / "stalled"
+    try:
+        answer = asyncio.ensure_future(pool.analyze(InferenceJob(picture(6))))
+        await asyncio.to_thread(_wait_for_file, stalled)
+        os.kill(int(stalled.read_text()), signal.SIGKILL)
+        analysis = await asyncio.wait_for(answer, timeout=GENEROUS)
+        assert analysis.whole.tag_probs.size > 0
+        health = pool.health()
+        assert health.restarts == 1 and health.jobs_retried == 0  # the job waited for the next generation
+    finally:
+        await pool.close()
+
+
 async def test_a_timed_out_job_leaves_no_unretrieved_future(tmp_path: Path) -> None:
     loop = asyncio.get_running_loop()
     unretrieved: list[str] = []
@@ -116,6 +143,14 @@ async def test_a_timed_out_job_leaves_no_unretrieved_future(tmp_path: Path) -> N
         await asyncio.sleep(0)
         loop.set_exception_handler(previous)
     assert [message for message in unretrieved if "never retrieved" in message] == []
+
+
+def _wait_for_file(path: Path) -> None:
+    """Return once `path` exists (the worker's sign that it is loading); GENEROUS is only the hang guard."""
+    give_up = time.monotonic() + GENEROUS
+    while not path.exists():
+        assert time.monotonic() < give_up, f"{path} never appeared"
+        time.sleep(0.01)
 
 
 def _alive(pid: int) -> bool:

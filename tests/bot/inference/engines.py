@@ -91,3 +91,18 @@ def dies_once_at_start(settings: Settings) -> MagicEngine:
         else:
             os._exit(5)
     return magic_engine(settings)
+
+
+def stalls_once_at_start(settings: Settings) -> MagicEngine:
+    """Engine factory whose first worker to start (once per data dir) leaves its pid in `start-marks/stalled` and
+    then loads for a minute, so a test can kill it in the middle of start-up."""
+    marks = settings.data_dir / "start-marks"
+    marks.mkdir(parents=True, exist_ok=True)
+    try:
+        (marks / "claimed").open("x").close()
+    except FileExistsError:
+        return magic_engine(settings)
+    (marks / "stalling").write_text(str(os.getpid()))
+    (marks / "stalling").rename(marks / "stalled")  # the pid is written whole before the test can read it
+    time.sleep(60)
+    return magic_engine(settings)
