@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import event
 
 from bot.app import Services
 from bot.errors import NotFound
 from bot.services.review import ReviewService
 from bot.store.records import ReferenceStatus
+from bot.store.tables import Reference
 from tests.bot.services.conftest import picture
 from tests.drawing import BLONDE, GREEN_HAIR
 
@@ -89,3 +91,28 @@ async def test_a_known_character_is_not_new_and_a_fresh_name_is_new_without_a_lo
     await submit(services, 2)
     fresh = await review.next_submission(GUILD)
     assert fresh is not None and fresh.new_character and fresh.looks_like is None
+
+
+async def test_an_approval_changes_the_next_answer_reading_only_the_approved_reference(services: Services) -> None:
+    """The gallery takes the approved reference's vectors from the approval itself: no store re-read."""
+    for seed in range(3):
+        await services.enrollment.enroll_approved("Alice", picture(BLONDE, seed))
+    query = picture(GREEN_HAIR, 40)
+    before = await services.identify.identify(query, guild_id=GUILD)
+    pending = await submit(services, 41)
+    assert all(match.character != "Midori" for match in before.regions[0].matches)
+
+    loaded: list[int] = []
+
+    def count(target: Reference, _context: object) -> None:
+        loaded.append(target.id)
+
+    event.listen(Reference, "load", count)
+    try:
+        decision = await review_of(services).decide(pending, "approve", guild_id=GUILD, reviewer_id=1)
+        after = await services.identify.identify(query, guild_id=GUILD)
+    finally:
+        event.remove(Reference, "load", count)
+    assert decision.outcome == "approved"
+    assert after.regions[0].matches[0].character == "Midori"
+    assert set(loaded) == {pending}  # never the other references: the gallery was updated in place
