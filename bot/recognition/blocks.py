@@ -81,10 +81,24 @@ class BlockIndex:
     def fitted(self) -> dict[str, FittedBlock]:
         """The metric of every block with references, fitted now if anything changed since the last fit."""
         if self._fitted is None:
-            self._fitted = {
-                name: fit_block(stats, shrink=self.shrink) for name, stats in self.stats.items() if stats.counts
-            }
+            self._fitted = fit_blocks(self.stats, self.shrink)
         return self._fitted
+
+    @property
+    def stale(self) -> bool:
+        """Whether the next ranking would refit (one eigendecomposition per block: 0.1-0.5 s for 1024 dims)."""
+        return self._fitted is None
+
+    def statistics(self) -> tuple[int, dict[str, BlockStats]]:
+        """This generation and a copy of the statistics, so a thread can fit them while approvals go on."""
+        return self.generation, {name: stats.copy() for name, stats in self.stats.items()}
+
+    def install(self, generation: int, fitted: dict[str, FittedBlock]) -> bool:
+        """Take a fit made elsewhere from `statistics()`; refused (False) when a change came since."""
+        if generation != self.generation:
+            return False
+        self._fitted = fitted
+        return True
 
     def profile(self, key: object, references: Sequence[Blocks]) -> dict[str, np.ndarray]:
         """A character's whitened profile per block (W @ mean of the references that have it), cached under `key`."""
@@ -139,6 +153,11 @@ class BlockIndex:
         return BlockScores(
             np.asarray(combined, dtype=np.float64), parts, np.asarray(absolute), calibrated and bool(parts)
         )
+
+
+def fit_blocks(stats: Mapping[str, BlockStats], shrink: float) -> dict[str, FittedBlock]:
+    """The fitted metric of every block that has references (pure: safe in any thread on copied statistics)."""
+    return {name: fit_block(block, shrink=shrink) for name, block in stats.items() if block.counts}
 
 
 def gap_shares(scores: BlockScores, character: int, rival: int) -> dict[str, float]:

@@ -58,6 +58,14 @@ class BlockStats:
             self.sums[character] = self.sums.get(character, np.zeros(self.dim)) + sign * centred
         self.outer += sign * np.outer(centred, centred)
 
+    def copy(self) -> BlockStats:
+        """An independent copy, for fitting in another thread while this one keeps counting."""
+        copied = BlockStats(
+            self.dim, dict(self.counts), dict(self.sums), shift=self.shift
+        )  # sums are replaced, never edited
+        copied.outer = self.outer.copy()
+        return copied
+
     @property
     def total(self) -> int:
         """References counted."""

@@ -12,6 +12,7 @@ import logging
 from dataclasses import replace
 
 from bot.recognition.analysis import Analyzer, ImageAnalysis, InferenceJob, RegionAnalysis
+from bot.recognition.blocks import fit_blocks
 from bot.recognition.gallery import Gallery
 from bot.recognition.ranking import RankedCharacter, Ranking
 from bot.recognition.tagger_characters import ModelCharacter, model_characters
@@ -44,12 +45,32 @@ def comparable_regions(analysis: ImageAnalysis, gallery: Gallery) -> tuple[Regio
     return tuple(replace(region, blocks={}) for region in analysis.regions)
 
 
+REFIT_ATTEMPTS = 3
+"""Fits started in a thread before one is installed; approvals landing during every one of them fit on the loop."""
+
+
+async def refit_off_loop(gallery: Gallery) -> None:
+    """Refit the block metric in a worker thread after a change, so an approval never stalls the event loop.
+
+    The statistics are copied on the loop (a few MB for the 1024-d CNN blocks); the fit (an eigendecomposition
+    per block) runs in a thread and is installed only if nothing changed meanwhile.
+    """
+    index = gallery.blocks
+    for _ in range(REFIT_ATTEMPTS):
+        if index is None or not index.stale:
+            return
+        generation, statistics = index.statistics()
+        fitted = await asyncio.to_thread(fit_blocks, statistics, index.shrink)
+        index.install(generation, fitted)
+
+
 async def rank_region(gallery: Gallery, region: RegionAnalysis, *, guild_id: int | None = None) -> Ranking:
     """The gallery's ranking of one region, by its embedding when it has one; the metric model runs off the loop.
 
     The snapshot is taken here, on the event loop, where the gallery changes; only the finished snapshot
     goes to a worker thread, so the thread never reads the gallery while an approval edits it.
     """
+    await refit_off_loop(gallery)
     snapshot = gallery.snapshot(region.tag_probs, guild_id=guild_id, embedding=region.embedding, blocks=region.blocks)
     if snapshot.calls_model:
         return await asyncio.to_thread(snapshot.rank)

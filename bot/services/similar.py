@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from bot.recognition.analysis import Analyzer, InferenceJob
 from bot.recognition.gallery import Gallery
 from bot.recognition.nearest import Measure, NearReference, reference_search
-from bot.services.identify import check_same_tagger
+from bot.services.identify import check_same_tagger, refit_off_loop
 from bot.services.reference_images import ReferenceImages
 from bot.services.references import may_show
 from bot.store.records import ReferenceStatus
@@ -71,6 +71,7 @@ class SimilarService:
         check_same_tagger(analysis, self.gallery)
         whole = analysis.whole
         blocks = whole.blocks if analysis.features == self.gallery.features else {}
+        await refit_off_loop(self.gallery)
         search = reference_search(
             self.gallery, whole.tag_probs, guild_id=guild_id, blocks=blocks, embedding=whole.embedding
         )

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from bot.recognition.blocks import TAGS_BLOCK, BlockIndex
+from bot.recognition.blocks import TAGS_BLOCK, BlockIndex, fit_blocks
 from bot.recognition.gallery import Gallery
 from bot.recognition.metric import BlockStats, fit_block, whitening_matrix
 from bot.recognition.vocabulary import Vocabulary
@@ -105,3 +105,22 @@ def test_block_index_scores_sum_their_parts() -> None:
     scores = index.scores({"x": np.array([0.1]), "y": np.array([0.0, 0.0])}, profiles)
     np.testing.assert_allclose(sum(scores.parts.values()), scores.combined)
     assert int(np.argmin(scores.combined)) == 0
+
+
+def test_a_fit_made_from_copied_statistics_is_installed_only_if_nothing_changed() -> None:
+    made = gallery()
+    index = made.blocks
+    assert index.stale
+    generation, copied = index.statistics()
+    made.add(character(2, "C2"), reference(50, 2, [0.7, 0.7, 0.7], [0.7, 0.7]))  # a change while "the thread" fits
+    assert not index.install(generation, fit_blocks(copied, index.shrink))
+    assert index.stale
+    generation, copied = index.statistics()
+    fitted = fit_blocks(copied, index.shrink)
+    assert index.install(generation, fitted)
+    assert not index.stale and index.fitted() is fitted
+    for name, block in fit_blocks(index.stats, index.shrink).items():  # the copy fitted what the index holds
+        np.testing.assert_allclose(fitted[name].whitening, block.whitening)
+        assert fitted[name].scale == block.scale
+    copied[TAGS_BLOCK].add(1, np.array([9.0, 9.0, 9.0]))  # the copy is independent of the index
+    assert index.stats[TAGS_BLOCK].total == copied[TAGS_BLOCK].total - 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 from collections.abc import Awaitable
 from pathlib import Path
@@ -18,9 +19,11 @@ import numpy as np
 import pytest
 
 from bot.recognition.analysis import ImageAnalysis, RegionAnalysis
+from bot.recognition.blocks import TAGS_BLOCK
 from bot.recognition.gallery import Gallery
 from bot.recognition.ranking import Ranking
 from bot.recognition.vocabulary import Vocabulary
+from bot.services import identify as identify_module
 from bot.services.identify import IdentifyService
 from bot.services.results import IdentifyResult
 from models.ccip import CcipMetric, load_ccip_metric
@@ -140,3 +143,28 @@ async def test_identify_keeps_the_event_loop_responsive_while_the_metric_runs(sl
     (region,) = result.regions
     assert [match.character for match in region.matches] == ["Ada", "Bo"]
     assert region.matches[0].distance == pytest.approx(0.0, abs=1e-5)
+
+
+async def test_the_block_metric_is_refitted_in_a_thread_after_a_change(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An approval makes the fitted metric stale; the next ranking fits it in a worker thread, not on the loop."""
+    vocabulary = Vocabulary(tagger="toy@1", indices=np.arange(4), names=("a", "b", "c", "d"))
+    gallery = Gallery(vocabulary, block_weights={TAGS_BLOCK: 1.0})
+    rng = np.random.default_rng(3)
+    for cid in (1, 2):
+        for i in range(3):
+            tags = list(0.3 * cid + rng.normal(0, 0.05, 4))
+            gallery.add(character(cid, f"C{cid}"), approved_reference(10 * cid + i, cid, tags, tagger="toy@1"))
+    threads: list[int] = []
+    real_fit = identify_module.fit_blocks
+
+    def recording_fit(*args, **kwargs):
+        threads.append(threading.get_ident())
+        return real_fit(*args, **kwargs)
+
+    monkeypatch.setattr(identify_module, "fit_blocks", recording_fit)
+    assert gallery.blocks is not None and gallery.blocks.stale
+    region = RegionAnalysis(box=None, tag_probs=np.full(4, 0.6, dtype=np.float32))
+    ranking = await identify_module.rank_region(gallery, region)
+    assert ranking.candidates[0].character.name == "C2"
+    assert threads and threading.get_ident() not in threads
+    assert not gallery.blocks.stale  # installed: the snapshot did not fit again on the loop
