@@ -102,10 +102,12 @@ class StoreUnavailable(UserFacingError):
 
 
 class Busy(UserFacingError):
-    """The inference pool is at capacity; the caller should retry shortly."""
+    """The inference pool is at capacity (or the caller holds their share of it); retry shortly."""
 
-    def __init__(self) -> None:
-        super().__init__("The bot is busy with other pictures right now; try again in a few seconds.")
+    def __init__(
+        self, message: str = "The bot is busy with other pictures right now; try again in a few seconds."
+    ) -> None:
+        super().__init__(message)
 
 
 class InferenceFailed(UserFacingError):

@@ -39,11 +39,12 @@ async def identify_bytes(
     channel: object,
     label: str | None,
     max_upload: int,
+    user_id: int,
     index: int = 0,
     budget: int = EMBED_TOTAL,
 ) -> tuple[IdentifyResult, discord.Embed, discord.File | None]:
-    """Identify one picture and render it; the best match's reference is the thumbnail where allowed and uploadable."""
-    result = await bot.services.identify.identify(data, guild_id=guild_id)
+    """Identify one picture for `user_id` and render it; the best match's reference is the thumbnail where allowed."""
+    result = await bot.services.identify.identify(data, guild_id=guild_id, owner=user_id)
     picture = await bot.services.pictures.thumbnail(result, guild_id=guild_id, age_restricted=age_restricted(channel))
     thumbnail = None
     if picture is not None and len(picture.data) > max_upload:
@@ -98,6 +99,7 @@ class IdentifyCog(MenuCog):
             channel=interaction.channel,
             label=None,
             max_upload=upload_limit(interaction.guild),
+            user_id=interaction.user.id,
         )
         files = [thumbnail] if thumbnail else []
         room = upload_limit(interaction.guild) - (len(thumbnail.fp.getbuffer()) if thumbnail else 0)
@@ -136,6 +138,7 @@ class IdentifyCog(MenuCog):
                     channel=interaction.channel,
                     label=label,
                     max_upload=upload_limit(interaction.guild) // len(sources),  # one request carries them all
+                    user_id=interaction.user.id,
                     index=index,
                     budget=budget,
                 )
@@ -178,6 +181,7 @@ class IdentifyCog(MenuCog):
                 channel=message.channel,
                 label=None,
                 max_upload=upload_limit(message.guild),
+                user_id=message.author.id,
             )
         except Exception as error:
             if user_message(error) is None:

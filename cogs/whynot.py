@@ -84,7 +84,9 @@ class WhyNotModal(ReportingModal, title="Why (not) this character?"):
         await interaction.response.defer(thinking=True)
         bot = bot_of(interaction)
         data = await read_source(self.source, bot.settings.images.max_bytes, bot.http_session)
-        result = await bot.services.whynot.whynot(data, self.character.value.strip(), guild_id=interaction.guild_id)
+        result = await bot.services.whynot.whynot(
+            data, self.character.value.strip(), guild_id=interaction.guild_id, owner=interaction.user.id
+        )
         await send_whynot(interaction, result, data)
 
 
@@ -113,7 +115,9 @@ class WhyNotCog(MenuCog):
         """Explain the ranking of `character` for the picture."""
         await interaction.response.defer(thinking=True)
         data = await read_attachment(image, self.bot.settings.images.max_bytes, self.bot.http_session)
-        result = await self.bot.services.whynot.whynot(data, character, guild_id=interaction_guild_id(interaction))
+        result = await self.bot.services.whynot.whynot(
+            data, character, guild_id=interaction_guild_id(interaction), owner=interaction.user.id
+        )
         await send_whynot(interaction, result, data)
 
 

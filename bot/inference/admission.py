@@ -32,7 +32,10 @@ class Admission:
         if self.in_flight >= self.capacity:
             raise Busy()
         if owner is not None and self._owners[owner] >= self.per_owner:
-            raise Busy()
+            raise Busy(
+                f"You already have {self.per_owner} pictures waiting for the recognizer; "
+                "wait for their answers before sending more."
+            )
         if self.expected_wait() > self.max_wait:
             raise Busy()
         self.in_flight += 1

@@ -17,7 +17,7 @@ from bot.errors import DuplicateReference, ImageRejected, NotFound, RateLimited,
 from bot.recognition.analysis import Analyzer, ImageAnalysis, InferenceJob
 from bot.recognition.gallery import Gallery
 from bot.services.duplicates import DuplicateCheck
-from bot.services.identify import check_same_tagger
+from bot.services.identify import check_same_tagger, job_owner
 from bot.services.names import close_to_existing
 from bot.services.reference_images import ReferenceImages
 from bot.services.reference_quality import quality_issues
@@ -62,9 +62,9 @@ class EnrollmentService:
         """One enrollment at a time from the duplicate check to the gallery: two copies of one picture sent at once
         would otherwise both pass the check, and both would say they created the same new character."""
 
-    async def analyze_reference(self, image: bytes) -> ImageAnalysis:
-        """Analyse a reference picture as a whole (no face split: the submitter chose the picture)."""
-        return await self.analyzer.analyze(InferenceJob(image=image, detect_faces=False))
+    async def analyze_reference(self, image: bytes, *, owner: int | None = None) -> ImageAnalysis:
+        """Analyse a reference picture as a whole (no face split: the submitter, `owner`, chose the picture)."""
+        return await self.analyzer.analyze(InferenceJob(image=image, detect_faces=False, owner=job_owner(owner)))
 
     async def submit(
         self,
@@ -83,7 +83,7 @@ class EnrollmentService:
         is filed as typed, with those characters in `close_to` so the submitter can be asked "did you mean".
         """
         await self.check_rate_limit(user_id)
-        analysis = await self.analyze_reference(image)
+        analysis = await self.analyze_reference(image, owner=user_id)
         quota = SubmissionQuota(user_id, max(1, self.submissions_per_hour), RATE_WINDOW, datetime.now(UTC))
         close = await close_to_existing(self.store, name, guild_id=guild_id)  # before the name exists
         result = await self.enroll_analysis(

@@ -38,6 +38,11 @@ def check_same_tagger(analysis: ImageAnalysis, gallery: Gallery) -> None:
     )
 
 
+def job_owner(user_id: int | None) -> str | None:
+    """The pool's submitter key for a Discord user (None: nobody in particular, such as the CLI)."""
+    return None if user_id is None else f"user:{user_id}"
+
+
 def comparable_regions(analysis: ImageAnalysis, gallery: Gallery) -> tuple[RegionAnalysis, ...]:
     """The regions to rank, without their feature blocks when another recipe made them than the gallery's."""
     if analysis.features == gallery.features:
@@ -85,9 +90,14 @@ class IdentifyService:
         self.gallery = gallery
         self.top_k = top_k
 
-    async def identify(self, image: bytes, *, guild_id: int | None = None, top: int | None = None) -> IdentifyResult:
-        """Analyse the picture (off the event loop) and rank characters visible from the guild."""
-        analysis = await self.analyzer.analyze(InferenceJob(image=image))
+    async def identify(
+        self, image: bytes, *, guild_id: int | None = None, top: int | None = None, owner: int | None = None
+    ) -> IdentifyResult:
+        """Analyse the picture (off the event loop) and rank characters visible from the guild.
+
+        `owner` is who asked (a Discord user id): the pool holds only so many of one person's pictures at once.
+        """
+        analysis = await self.analyzer.analyze(InferenceJob(image=image, owner=job_owner(owner)))
         return await self.identify_analysis(analysis, guild_id=guild_id, top=top)
 
     async def identify_analysis(

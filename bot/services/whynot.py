@@ -14,7 +14,7 @@ from bot.recognition.analysis import Analyzer, ImageAnalysis, InferenceJob
 from bot.recognition.blocks import BLOCK_LABELS
 from bot.recognition.gallery import Gallery
 from bot.recognition.ranking import RankedCharacter, TagEvidence
-from bot.services.identify import check_same_tagger, comparable_regions, rank_region
+from bot.services.identify import check_same_tagger, comparable_regions, job_owner, rank_region
 from bot.services.names import resolve_character
 from bot.services.results import Evidence, WhyNotResult
 from bot.store.records import CharacterRecord
@@ -32,11 +32,13 @@ class WhyNotService:
         self.gallery = gallery
         self.evidence_per_side = evidence_per_side
 
-    async def whynot(self, image: bytes, character_name: str, *, guild_id: int | None = None) -> WhyNotResult:
-        """Resolve the name first (a typo should not cost an inference), then analyse and explain."""
+    async def whynot(
+        self, image: bytes, character_name: str, *, guild_id: int | None = None, owner: int | None = None
+    ) -> WhyNotResult:
+        """Resolve the name first (a typo should not cost an inference), then analyse and explain for `owner`."""
         character = await resolve_character(self.store, character_name, guild_id=guild_id)
         self._require_references(character, guild_id)
-        analysis = await self.analyzer.analyze(InferenceJob(image=image))
+        analysis = await self.analyzer.analyze(InferenceJob(image=image, owner=job_owner(owner)))
         return await self.explain(analysis, character, guild_id=guild_id)
 
     async def explain(

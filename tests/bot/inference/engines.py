@@ -106,3 +106,24 @@ def stalls_once_at_start(settings: Settings) -> MagicEngine:
     (marks / "stalling").rename(marks / "stalled")  # the pid is written whole before the test can read it
     time.sleep(60)
     return magic_engine(settings)
+
+
+class GatedEngine(MagicEngine):
+    """Holds every face-detecting job (identify, whynot) until `gate-open` appears in the data dir; warm-up and
+    references (no face split) pass at once. A queue can then be filled and inspected while nothing finishes."""
+
+    def __init__(self, engine: RecognitionEngine, gate: Path) -> None:
+        super().__init__(engine)
+        self.gate = gate
+
+    def analyze(self, job: InferenceJob) -> ImageAnalysis:
+        """Wait for the gate (a minute at most, a hang guard), then analyse."""
+        give_up = time.monotonic() + 60
+        while job.detect_faces and not self.gate.exists() and time.monotonic() < give_up:
+            time.sleep(0.01)
+        return super().analyze(job)
+
+
+def gated_engine(settings: Settings) -> GatedEngine:
+    """Engine factory for the pool: the magic engine behind the `gate-open` file of the data dir."""
+    return GatedEngine(build_recognition_engine(settings), settings.data_dir / "gate-open")
