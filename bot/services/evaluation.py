@@ -20,7 +20,7 @@ from bot.config import Settings
 from bot.errors import DuplicateReference
 from bot.inference import create_analyzer
 from bot.recognition.analysis import Analyzer, ImageAnalysis
-from bot.services.batch import analyze_many
+from bot.services.batch import analyze_files
 from bot.services.identify import rank_region
 from bot.services.unknown_rate import unknown_rejection
 from bot.store.names import clean_name, name_key
@@ -176,11 +176,11 @@ async def evaluate(
     if analyzer is None:
         analyzer = create_analyzer(settings)
     try:
-        ordered = [(name, path) for name, paths in dataset.items() for path in paths]
-        analyses = await analyze_many(
-            analyzer, [path.read_bytes() for _, path in ordered], detect_faces=False, on_done=on_analyzed
-        )
-        by_path = dict(zip((path for _, path in ordered), analyses, strict=True))
+        ordered = [path for paths in dataset.values() for path in paths]
+        analyses = await analyze_files(
+            analyzer, ordered, max_bytes=settings.images.max_bytes, detect_faces=False, on_done=on_analyzed
+        )  # read as each gets its turn: memory holds a window of pictures, not the folder
+        by_path = dict(zip(ordered, analyses, strict=True))
         with tempfile.TemporaryDirectory(prefix="waifu-eval-") as scratch:
             scratch_settings = settings.model_copy(update={"data_dir": Path(scratch), "database_url": None})
             services = await open_services(scratch_settings, analyzer=analyzer)  # lent: closing them leaves it open

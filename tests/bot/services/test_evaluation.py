@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
+from bot.recognition.analysis import ImageAnalysis, InferenceJob
 from bot.services.evaluation import evaluate, list_dataset, split_dataset
 from bot.store.repository import CharacterStore
 from models.errors import UserFacingError
@@ -155,3 +156,38 @@ async def test_leaving_a_character_out_restores_the_gallery_exactly(settings: Se
     assert rate is not None and 0.0 <= rate <= 1.0
     assert [cid for cid, _ in after] == [cid for cid, _ in before]
     assert [round(d, 9) for _, d in after] == [round(d, 9) for _, d in before]
+
+
+class DeletesTheLastFolderFirst:
+    """An analyzer whose first job deletes the last character's pictures: had eval read every file up front, they
+    would all still be analysed; read in turn, each is named as unreadable and the rest go on."""
+
+    def __init__(self, settings: Settings, folder: Path) -> None:
+        from bot.inference import create_analyzer
+
+        self.inner = create_analyzer(settings)
+        self.folder = folder
+        self.deleted: list[Path] = []
+
+    async def analyze(self, job: InferenceJob) -> ImageAnalysis:
+        if not self.deleted:
+            self.deleted = sorted(self.folder.iterdir())
+            for path in self.deleted:
+                path.unlink()
+        return await self.inner.analyze(job)
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+async def test_eval_reads_each_file_in_its_turn_not_the_folder_up_front(settings: Settings, tmp_path: Path) -> None:
+    root = drawn_dataset(tmp_path / "set")
+    analyzer = DeletesTheLastFolderFirst(settings, root / "pia")  # pia sorts last: read after a window of others
+    try:
+        report = await evaluate(root, settings, refs=2, seed=0, analyzer=analyzer)
+    finally:
+        await analyzer.close()
+    assert len(analyzer.deleted) == 5
+    unreadable = [line for line in report.skipped if "cannot be read" in line]
+    assert len(unreadable) == 5 and all(f"{root / 'pia'}" in line for line in unreadable)
+    assert report.queries == 3 * 3  # the other three characters' queries all ran
