@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
 from models.cnn_features import CnnFeatures
 from models.face_detector import Detection
@@ -31,6 +31,14 @@ FACE_BLOCKS = (PALETTE_FACE, PALETTE_HEAD, CNN_HEAD)
 """The blocks that exist only when a face was found."""
 HEAD_SCALE = 2.0
 HEAD_RAISE = 0.25
+MIRROR_PREFIX = "mirror:"
+"""Blocks of a reference's mirrored picture are stored beside its own under this prefix ("mirror:cnn_head").
+
+Why: a character looks the same facing the other way, so a mirrored reference is a free second example of
+her; the gallery counts both in the fitted metric (dimensions that change under mirroring are damped) and in
+her profile. Measured over seeds 0-4 with 10 references: gotoubun top-1 mean 0.681 -> 0.697 (every seed but
+one up), simpsons 0.776 -> 0.774 (flat); queries are never mirrored, so answers cost the same. The tag vector
+is not mirrored (with it: 0.695 / 0.778, no better), so no tagger runs twice."""
 
 
 def features_identity(palette: str, cnn: str, detector: FaceFinder | None) -> str:
@@ -63,6 +71,8 @@ class PictureBlocks:
     """Face-box blocks of each face in `faces` (the first is also in `blocks`)."""
     nsfw: float | None
     seconds: dict[str, float] = field(default_factory=dict)
+    mirrored: dict[str, np.ndarray] = field(default_factory=dict)
+    """With `extract(mirror=True)`: `blocks` of the left-right mirrored picture (same names, no prefix)."""
 
 
 class BlockExtractor:
@@ -78,8 +88,11 @@ class BlockExtractor:
         """Which recipe and models made the blocks; blocks of two identities are never compared."""
         return features_identity(self.palette.identity, self.cnn.identity, self.detector)
 
-    def extract(self, picture: Image.Image, *, all_faces: bool = True) -> PictureBlocks:
-        """Blocks of the most likely face and the whole picture; with `all_faces`, face blocks of every face."""
+    def extract(self, picture: Image.Image, *, all_faces: bool = True, mirror: bool = False) -> PictureBlocks:
+        """Blocks of the most likely face and the whole picture; with `all_faces`, face blocks of every face.
+
+        With `mirror`, also the blocks of the mirrored picture (its crops mirrored, in the same model runs).
+        """
         seconds: dict[str, float] = {}
         faces: tuple[Detection, ...] = ()
         if self.detector is not None:
@@ -92,10 +105,14 @@ class BlockExtractor:
         palette_crops: list[Image.Image] = []
         for face in chosen:
             palette_crops += [picture.crop(face.box), picture.crop(head_box(face.box, picture.size))]
-        palette = self.palette.predict_batch(palette_crops) if palette_crops else np.zeros((0, 0))
+        mirrored_crops = [ImageOps.mirror(crop) for crop in palette_crops[:2]] if mirror else []
+        palette_all = palette_crops + mirrored_crops
+        palette = self.palette.predict_batch(palette_all) if palette_all else np.zeros((0, 0))
         seconds["palette"] = time.perf_counter() - start
         start = time.perf_counter()
         cnn_crops = [picture] + [palette_crops[2 * i + 1] for i in range(len(chosen))]
+        if mirror:
+            cnn_crops += [ImageOps.mirror(picture), *mirrored_crops[1:]]
         features, scores = self.cnn.run(cnn_crops)
         seconds["cnn"] = time.perf_counter() - start
         per_face = tuple(
@@ -107,9 +124,30 @@ class BlockExtractor:
             for i in range(len(chosen))
         )
         blocks = {CNN_WHOLE: features[0], **(per_face[0] if per_face else {})}
-        return PictureBlocks(blocks, faces, per_face, float(scores[0]), seconds)
+        mirrored: dict[str, np.ndarray] = {}
+        if mirror:
+            first = 1 + len(chosen)  # the mirrored whole picture's row, then the mirrored head crop's
+            mirrored[CNN_WHOLE] = features[first]
+            if mirrored_crops:
+                face_row = len(palette_crops)
+                mirrored[PALETTE_FACE] = np.asarray(palette[face_row], dtype=np.float32)
+                mirrored[PALETTE_HEAD] = np.asarray(palette[face_row + 1], dtype=np.float32)
+                mirrored[CNN_HEAD] = features[first + 1]
+        return PictureBlocks(blocks, faces, per_face, float(scores[0]), seconds, mirrored)
 
 
 def best_first(detections: Sequence[Detection]) -> list[Detection]:
     """Detections ordered by score, most likely first."""
     return sorted(detections, key=lambda detection: -detection.score)
+
+
+def with_mirror(blocks: dict[str, np.ndarray], mirrored: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """One region's blocks and its mirrored picture's, as stored: the mirrored ones under MIRROR_PREFIX."""
+    return {**blocks, **{MIRROR_PREFIX + name: vector for name, vector in mirrored.items()}}
+
+
+def split_mirror(blocks: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """A stored reference's own blocks and its mirrored picture's (empty for references made without one)."""
+    own = {name: vector for name, vector in blocks.items() if not name.startswith(MIRROR_PREFIX)}
+    mirrored = {name[len(MIRROR_PREFIX) :]: vector for name, vector in blocks.items() if name.startswith(MIRROR_PREFIX)}
+    return own, mirrored

@@ -13,7 +13,7 @@ from bot.config import Settings
 from bot.inference.model_choice import resolve_tagger_dir, session_config
 from bot.recognition.analysis import Box, ImageAnalysis, InferenceJob, RegionAnalysis
 from models.anime_faces import open_anime_faces
-from models.blocks import BlockExtractor, PictureBlocks, features_identity
+from models.blocks import BlockExtractor, PictureBlocks, features_identity, with_mirror
 from models.ccip import CcipEmbedder
 from models.cnn_features import CnnFeatures
 from models.download import open_detector, open_embedder
@@ -123,9 +123,10 @@ class RecognitionEngine:
         )
         picture = loaded.image
         (whole,) = self._regions_of([picture], [None])
-        picked = self.blocks.extract(picture, all_faces=job.detect_faces) if self.blocks is not None else None
-        if picked is not None:
-            whole = replace(whole, blocks=picked.blocks)
+        picked = None
+        if self.blocks is not None:
+            picked = self.blocks.extract(picture, all_faces=job.detect_faces, mirror=job.mirror)
+            whole = replace(whole, blocks=with_mirror(picked.blocks, picked.mirrored))
         faces: tuple[RegionAnalysis, ...] = ()
         if job.detect_faces and self.detector is not None:
             faces = self._faces(picture, loaded.original_size)

@@ -20,11 +20,14 @@ class InferenceJob:
     """One image to analyse; `detect_faces` lets a caller skip detection (enrollment of a crop).
 
     `owner` names the submitter (a Discord user id, "batch"), so the pool can cap how many jobs one holds.
+    `mirror` is for references only: queries are never mirrored, so an answer costs the same.
     """
 
     image: bytes
     detect_faces: bool = True
     owner: str | None = None
+    mirror: bool = False
+    """Also make the feature blocks of the mirrored picture (a reference's second view; models/blocks.py)."""
 
 
 @dataclass(frozen=True)

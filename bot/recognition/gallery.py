@@ -21,21 +21,11 @@ from bot.recognition.blocks import TAGS_BLOCK, BlockIndex, BlockScores, gap_shar
 from bot.recognition.embedding import BEST_K, EmbeddingMetric
 from bot.recognition.evidence import explain_tags
 from bot.recognition.identity import ModelIdentity
-from bot.recognition.profile import (
-    DEFAULT_UNKNOWN_DISTANCE,
-    CharacterProfile,
-    build_profile,
-    profile_distances,
-)
-from bot.recognition.ranking import (
-    EmbeddingMatrix,
-    RankedCharacter,
-    Ranking,
-    RankingSnapshot,
-    TagEvidence,
-)
+from bot.recognition.profile import DEFAULT_UNKNOWN_DISTANCE, CharacterProfile, build_profile, profile_distances
+from bot.recognition.ranking import EmbeddingMatrix, RankedCharacter, Ranking, RankingSnapshot, TagEvidence
 from bot.recognition.vocabulary import Vocabulary
 from bot.store.records import CharacterRecord, ReferenceRecord, ReferenceStatus
+from models.blocks import split_mirror
 
 __all__ = ["Gallery", "RankedCharacter", "Ranking", "TagEvidence", "visible"]
 
@@ -50,6 +40,13 @@ class _Reference:
     embedding: np.ndarray | None
     blocks: dict[str, np.ndarray] = field(default_factory=dict)
     """The feature blocks the fitted metric weighs (the tag vector as "tags", and blocks of our features)."""
+    mirrored: dict[str, np.ndarray] = field(default_factory=dict)
+    """The blocks of the mirrored picture (models/blocks.py MIRROR_PREFIX): a second view in the metric."""
+
+    @property
+    def views(self) -> list[dict[str, np.ndarray]]:
+        """The block sets this reference counts with in the fitted metric and its character's profile."""
+        return [self.blocks, self.mirrored] if self.mirrored else [self.blocks]
 
 
 @dataclass
@@ -142,12 +139,13 @@ class Gallery:
             embedding = np.asarray(reference.embedding, dtype=np.float32)
         self._forget(character.id, entry.vectors.pop(reference.id, None))
         tags = self.vocabulary.select(reference.tag_vector)
-        blocks = {TAGS_BLOCK: tags}
+        blocks, mirrored = {TAGS_BLOCK: tags}, {}
         if self.features is not None and reference.features == self.features:
-            blocks.update(reference.blocks)
-        entry.vectors[reference.id] = _Reference(reference.guild_id, tags, embedding, blocks)
-        if self.blocks is not None:
-            self.blocks.add(character.id, blocks)
+            own, mirrored = split_mirror(reference.blocks)
+            blocks.update(own)
+        entry.vectors[reference.id] = added = _Reference(reference.guild_id, tags, embedding, blocks, mirrored)
+        for view in added.views if self.blocks is not None else ():
+            self.blocks.add(character.id, view)
         entry.profiles.clear()
         self._matrix = None
         return True
@@ -180,8 +178,8 @@ class Gallery:
 
     def _forget(self, character_id: int, reference: _Reference | None) -> None:
         """Take a reference's blocks out of the fitted metric's statistics."""
-        if self.blocks is not None and reference is not None:
-            self.blocks.add(character_id, reference.blocks, sign=-1)
+        for view in reference.views if self.blocks is not None and reference is not None else ():
+            self.blocks.add(character_id, view, sign=-1)
 
     def references(self, guild_id: int | None) -> list[tuple[CharacterRecord, int, _Reference]]:
         """(character, reference id, vectors) of every indexed reference the guild may see, for /similar."""
@@ -260,7 +258,12 @@ class Gallery:
         profiles = [
             self.blocks.profile(
                 (character.id, guild_id),
-                [r.blocks for r in self._entries[character.id].vectors.values() if visible(r.guild_id, guild_id)],
+                [
+                    v
+                    for r in self._entries[character.id].vectors.values()
+                    if visible(r.guild_id, guild_id)
+                    for v in r.views
+                ],
             )
             for character in characters
         ]

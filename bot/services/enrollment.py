@@ -63,8 +63,12 @@ class EnrollmentService:
         would otherwise both pass the check, and both would say they created the same new character."""
 
     async def analyze_reference(self, image: bytes, *, owner: int | None = None) -> ImageAnalysis:
-        """Analyse a reference picture as a whole (no face split: the submitter, `owner`, chose the picture)."""
-        return await self.analyzer.analyze(InferenceJob(image=image, detect_faces=False, owner=job_owner(owner)))
+        """Analyse a reference picture as a whole (no face split: the submitter, `owner`, chose the picture).
+
+        The mirrored picture's blocks come too: a second view of the character for the fitted metric.
+        """
+        job = InferenceJob(image=image, detect_faces=False, owner=job_owner(owner), mirror=True)
+        return await self.analyzer.analyze(job)
 
     async def submit(
         self,

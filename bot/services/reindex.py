@@ -85,7 +85,7 @@ async def reindex(
             missing.append(reference.id)
         else:
             try:
-                analysis = await analyzer.analyze(InferenceJob(image=data, detect_faces=False))
+                analysis = await analyzer.analyze(InferenceJob(image=data, detect_faces=False, mirror=True))
             except ImageRejected as error:
                 log.warning("reference %d: stored picture rejected: %s", reference.id, error.user_message)
                 unreadable.append(reference.id)

@@ -124,3 +124,21 @@ def test_a_fit_made_from_copied_statistics_is_installed_only_if_nothing_changed(
         assert fitted[name].scale == block.scale
     copied[TAGS_BLOCK].add(1, np.array([9.0, 9.0, 9.0]))  # the copy is independent of the index
     assert index.stats[TAGS_BLOCK].total == copied[TAGS_BLOCK].total - 1
+
+
+def test_a_mirrored_view_counts_in_the_metric_and_the_profile_and_leaves_with_its_reference() -> None:
+    made = gallery()
+    before = made.blocks.stats["face"].total
+    record = reference(60, 2, [0.8, 0.8, 0.8], [0.8, 0.9])
+    record = replace(record, blocks={**record.blocks, "mirror:face": np.asarray([0.9, 0.8], dtype=np.float32)})
+    made.add(character(2, "C2"), record)
+    assert made.blocks.stats["face"].total == before + 2  # the reference and its mirrored picture
+    assert made.blocks.stats[TAGS_BLOCK].counts[2] == 4  # the tag vector is not mirrored
+    assert "mirror:face" not in made.blocks.stats
+    views = [view for ref in made._entries[2].vectors.values() for view in ref.views]
+    faces = np.stack([view["face"] for view in views if "face" in view])
+    assert len(faces) == 5  # C2's profile averages three references, the new one and its mirrored picture
+    profile = made.blocks.profile((2, None), views)["face"]
+    np.testing.assert_allclose(profile, made.blocks.fitted()["face"].transform(faces.mean(axis=0)))
+    made.remove_reference(60)
+    assert made.blocks.stats["face"].total == before
