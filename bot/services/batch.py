@@ -11,6 +11,7 @@ import asyncio
 import functools
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from bot.errors import Busy, InferenceFailed, PoolClosed, UsageError
@@ -36,13 +37,15 @@ async def analyze_many(
     detect_faces: bool = True,
     concurrency: int | None = None,
     on_done: Callable[[], None] | None = None,
+    mirror: bool = False,
 ) -> list[ImageAnalysis | ItemFailure]:
     """Analyse every picture once, in input order; a refused, slow or crashing picture yields its error instead.
 
     A pool admits a bounded number of jobs (`pool.max_in_flight`) and says `Busy` beyond it; a batch is not a
     user who can try later, so it waits for room and offers the picture again.
     """
-    return await _analyze_each(analyzer, [_given(data) for data in images], detect_faces, concurrency, on_done)
+    job = InferenceJob(image=b"", detect_faces=detect_faces, mirror=mirror)
+    return await _analyze_each(analyzer, [_given(data) for data in images], job, concurrency, on_done)
 
 
 async def analyze_files(
@@ -53,13 +56,14 @@ async def analyze_files(
     detect_faces: bool = True,
     concurrency: int | None = None,
     on_done: Callable[[], None] | None = None,
+    mirror: bool = False,
 ) -> list[ImageAnalysis | ItemFailure]:
     """Like `analyze_many`, but each file is read only when a place in the window is free, so a folder of any
     size holds at most `concurrency` files' bytes; an unreadable or oversized file yields its error."""
     return await _analyze_each(
         analyzer,
         [functools.partial(read_capped, path, max_bytes) for path in paths],
-        detect_faces,
+        InferenceJob(image=b"", detect_faces=detect_faces, mirror=mirror),
         concurrency,
         on_done,
     )
@@ -84,11 +88,14 @@ def _given(data: bytes) -> Callable[[], bytes]:
 async def _analyze_each(
     analyzer: Analyzer,
     sources: Sequence[Callable[[], bytes]],
-    detect_faces: bool,
+    template: InferenceJob,
     concurrency: int | None,
     on_done: Callable[[], None] | None,
 ) -> list[ImageAnalysis | ItemFailure]:
-    """Read (off the loop) and analyse each source inside a window of `concurrency` places, in input order."""
+    """Read (off the loop) and analyse each source inside a window of `concurrency` places, in input order.
+
+    Every job is `template` (face detection, mirrored views) with the source's bytes.
+    """
     limit = asyncio.Semaphore(concurrency or default_concurrency())
 
     async def admitted(job: InferenceJob) -> ImageAnalysis:
@@ -104,7 +111,7 @@ async def _analyze_each(
         async with limit:
             try:
                 data = await asyncio.to_thread(source)
-                return await admitted(InferenceJob(image=data, detect_faces=detect_faces))
+                return await admitted(replace(template, image=data))
             except PoolClosed:
                 raise
             except (ImageRejected, InferenceFailed, UsageError) as error:

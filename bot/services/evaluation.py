@@ -176,11 +176,18 @@ async def evaluate(
     if analyzer is None:
         analyzer = create_analyzer(settings)
     try:
-        ordered = [path for paths in dataset.values() for path in paths]
-        analyses = await analyze_files(
-            analyzer, ordered, max_bytes=settings.images.max_bytes, detect_faces=False, on_done=on_analyzed
-        )  # read as each gets its turn: memory holds a window of pictures, not the folder
-        by_path = dict(zip(ordered, analyses, strict=True))
+        by_path: dict[Path, ImageAnalysis | UserFacingError] = {}
+        for chosen, mirror in ((references, True), (queries, False)):  # references bring their mirrored view
+            ordered = [path for paths in chosen.values() for path in paths]
+            analyses = await analyze_files(
+                analyzer,
+                ordered,
+                max_bytes=settings.images.max_bytes,
+                detect_faces=False,
+                on_done=on_analyzed,
+                mirror=mirror,
+            )  # read as each gets its turn: memory holds a window of pictures, not the folder
+            by_path.update(zip(ordered, analyses, strict=True))
         with tempfile.TemporaryDirectory(prefix="waifu-eval-") as scratch:
             scratch_settings = settings.model_copy(update={"data_dir": Path(scratch), "database_url": None})
             services = await open_services(scratch_settings, analyzer=analyzer)  # lent: closing them leaves it open
