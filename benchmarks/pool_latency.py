@@ -8,12 +8,14 @@ the median of those paired differences. Throughput also reports the workers' CPU
 /proc), which contention cannot inflate: on a shared box, wall-clock scaling is capped by free cores.
 Micro-batching is judged on CPU time with one intra-op thread, for the same reason. `--burst-only` runs only
 the burst scenario: `--burst` identifies (default 200) from as many members at once, answered / busy / p95.
+`--mixed-attack` runs only issue 13's mixed attack (benchmarks/mixed_attack.py). `--json` prints either as JSON.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import tempfile
 import time
@@ -24,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.heavy_model import build_calibrated
+from benchmarks.mixed_attack import as_json, mixed_attack, render
 from bot.config import OnnxSettings, PoolSettings, Settings
 from bot.errors import Busy
 from bot.inference import InferencePool
@@ -182,12 +185,22 @@ async def main() -> None:
     parser.add_argument("--target-ms", type=float, default=200.0, help="per-image cost of the heavy graph")
     parser.add_argument("--burst", type=int, default=200, help="identifies submitted at once in the burst scenario")
     parser.add_argument("--burst-only", action="store_true", help="run only the burst scenario")
+    parser.add_argument("--mixed-attack", action="store_true", help="run only the mixed-attack scenario")
+    parser.add_argument("--json", action="store_true", help="print the burst or mixed-attack result as JSON")
     args = parser.parse_args()
     images = megapixel_jpegs(args.images)
+    if args.mixed_attack:
+        with tempfile.TemporaryDirectory(prefix="pool-bench-") as scratch:
+            report = await mixed_attack(Path(scratch) / "data", images)
+        print(json.dumps(as_json(report), indent=2) if args.json else render(report))
+        return
     if args.burst_only:
         with tempfile.TemporaryDirectory(prefix="pool-bench-") as scratch:
             workers = os.cpu_count() or 1
             result = await burst(Path(scratch) / "data", images, args.burst, workers)
+        if args.json:
+            print(json.dumps({"jobs": args.burst, "workers": workers, **result}, indent=2))
+            return
         print(f"burst of {args.burst} at once, palette, {workers} workers, default queue settings:")
         print("  " + "  ".join(f"{key} {value:.3g}" for key, value in result.items()))
         return
