@@ -46,7 +46,7 @@ def test_admission_says_busy_only_past_the_expected_wait_or_the_owner_cap() -> N
     admission = Admission(workers=2, capacity=100, max_wait=1.0, per_owner=3)
     for _ in range(3):
         admission.admit("alice")
-    with pytest.raises(Busy):
+    with pytest.raises(Busy, match="You already have 3 pictures waiting"):
         admission.admit("alice")
     admission.admit("bob")  # another member still gets in
     admission.record(0.4)
