@@ -4,7 +4,7 @@ Preprocessing follows deepghs/imgutils, the reference consumer of deepghs/anime_
 stretch the RGB picture to the model's `imgsz` (from the ONNX metadata), /255, NCHW. Ultralytics'
 own letterbox (grey 114 borders, aspect kept) is available as an option. The raw output is
 [1, 4 + classes, anchors] with centre-x, centre-y, width, height in input pixels, then one score per
-class; decoding, confidence filtering and NMS are plain numpy.
+class; decoding, confidence filtering and NMS (with imgutils' +1-pixel IoU) are plain numpy.
 """
 
 from __future__ import annotations
@@ -87,14 +87,20 @@ def prepare_detector_input(
 
 
 def box_iou(box: np.ndarray, others: np.ndarray) -> np.ndarray:
-    """Intersection over union of one xyxy box with many, [M]."""
+    """Intersection over union of one xyxy box with many, [M], with imgutils' inclusive-pixel convention.
+
+    deepghs/imgutils (`_yolo_nms` in imgutils/generic/yolo.py, the reference consumer of these detectors)
+    counts a box as covering both of its edge pixels: sides are `x1 - x0 + 1` in areas and intersections.
+    That makes every overlap a little larger than the plain geometric IoU, so two near-duplicate boxes
+    with a plain IoU just under 0.7 are still one face to imgutils, and must be one face here.
+    """
     x0 = np.maximum(box[0], others[:, 0])
     y0 = np.maximum(box[1], others[:, 1])
     x1 = np.minimum(box[2], others[:, 2])
     y1 = np.minimum(box[3], others[:, 3])
-    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
-    area = (box[2] - box[0]) * (box[3] - box[1])
-    areas = (others[:, 2] - others[:, 0]) * (others[:, 3] - others[:, 1])
+    inter = np.clip(x1 - x0 + 1, 0, None) * np.clip(y1 - y0 + 1, 0, None)
+    area = (box[2] - box[0] + 1) * (box[3] - box[1] + 1)
+    areas = (others[:, 2] - others[:, 0] + 1) * (others[:, 3] - others[:, 1] + 1)
     union = area + areas - inter
     return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
 

@@ -2,9 +2,10 @@
 
 Facts checked (deepghs/imgutils `imgutils/generic/yolo.py`, `imgutils/detect/face.py`): the picture
 is stretched to the metadata `imgsz` (default 640), RGB /255, NCHW; the output is [1, 4 + classes,
-anchors] of centre-x, centre-y, width, height and class scores; confidence 0.25, IoU 0.7; labels
-come from the metadata `names`. The test graphs output constant boxes whose scores scale with the
-mean red value of what they were fed, so every expected number is computed here.
+anchors] of centre-x, centre-y, width, height and class scores; confidence 0.25, IoU 0.7 with
+sides counted as `x1 - x0 + 1` (`_yolo_nms`); labels come from the metadata `names`. The test
+graphs output constant boxes whose scores scale with the mean red value of what they were fed, so
+every expected number is computed here.
 """
 
 from __future__ import annotations
@@ -128,6 +129,27 @@ def test_non_max_suppression_keeps_best_first() -> None:
     assert non_max_suppression(boxes, scores, 0.99).tolist() == [1, 2, 0]
     assert non_max_suppression(np.zeros((0, 4)), np.zeros(0), 0.7).tolist() == []
     assert non_max_suppression(boxes, scores, 0.99, max_detections=2).tolist() == [1, 2]
+
+
+def _inclusive_iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    """imgutils' IoU: a box covers both edge pixels, so every side is one pixel longer."""
+    inter = max(0.0, min(a[2], b[2]) - max(a[0], b[0]) + 1) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]) + 1)
+    area_a = (a[2] - a[0] + 1) * (a[3] - a[1] + 1)
+    area_b = (b[2] - b[0] + 1) * (b[3] - b[1] + 1)
+    return inter / (area_a + area_b - inter)
+
+
+def test_nms_counts_edge_pixels_like_imgutils(tmp_path: Path) -> None:
+    """A near-duplicate whose plain IoU is just under 0.7 is one face to imgutils (+1-pixel IoU just over 0.7)."""
+    best = (100.0, 100.0, 120.0, 120.0)
+    near_duplicate = (103.6, 100.0, 123.6, 120.0)
+    assert _iou(best, near_duplicate) == pytest.approx(0.6949, abs=1e-4)
+    assert _inclusive_iou(best, near_duplicate) == pytest.approx(0.7073, abs=1e-4)
+    boxes = np.asarray([best, near_duplicate], dtype=np.float32)
+    assert non_max_suppression(boxes, np.asarray([0.9, 0.8], dtype=np.float32), 0.7).tolist() == [0]
+    detector = _detector(tmp_path, [best, near_duplicate], [0.9, 0.8])
+    found = detector.detect(Image.new("RGB", (640, 640), RED))
+    assert [d.box for d in found] == [(100, 100, 120, 120)]
 
 
 def test_decode_accepts_an_unbatched_output_and_filters_by_confidence() -> None:
