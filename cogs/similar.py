@@ -87,6 +87,7 @@ class SimilarCog(commands.Cog):
             guild_id=interaction_guild_id(interaction),
             age_restricted=age_restricted(interaction.channel),
             top=count,
+            owner=interaction.user.id,
         )
         limit = upload_limit(interaction.guild)
         files: list[discord.File] = []

@@ -49,7 +49,7 @@ class TagsCog(commands.Cog):
         """Tag the attached picture."""
         await interaction.response.defer(thinking=True)
         data = await read_attachment(image, self.bot.settings.images.max_bytes, self.bot.http_session)
-        result = await self.bot.services.tags.tags(data)
+        result = await self.bot.services.tags.tags(data, owner=interaction.user.id)
         await interaction.followup.send(embed=tags_embed(result), allowed_mentions=NO_MENTIONS)
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from bot.recognition.analysis import Analyzer, InferenceJob
 from bot.recognition.gallery import Gallery
 from bot.recognition.nearest import Measure, NearReference, reference_search
-from bot.services.identify import check_same_tagger, refit_off_loop
+from bot.services.identify import check_same_tagger, job_owner, refit_off_loop
 from bot.services.reference_images import ReferenceImages
 from bot.services.references import may_show
 from bot.store.records import ReferenceStatus
@@ -64,10 +64,20 @@ class SimilarService:
         self.images = images
 
     async def similar(
-        self, image: bytes, *, guild_id: int | None, age_restricted: bool, top: int = DEFAULT_TOP
+        self,
+        image: bytes,
+        *,
+        guild_id: int | None,
+        age_restricted: bool,
+        top: int = DEFAULT_TOP,
+        owner: int | None = None,
     ) -> SimilarResult:
-        """Analyse the whole picture (as references are analysed) and return its nearest references."""
-        analysis = await self.analyzer.analyze(InferenceJob(image=image, detect_faces=False))
+        """Analyse the whole picture (as references are analysed) and return its nearest references.
+
+        `owner` is who asked (a Discord user id): the pool holds only so many of one person's pictures at once.
+        """
+        job = InferenceJob(image=image, detect_faces=False, owner=job_owner(owner))
+        analysis = await self.analyzer.analyze(job)
         check_same_tagger(analysis, self.gallery)
         whole = analysis.whole
         blocks = whole.blocks if analysis.features == self.gallery.features else {}

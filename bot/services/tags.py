@@ -14,6 +14,7 @@ import numpy as np
 
 from bot.recognition.analysis import Analyzer, InferenceJob
 from bot.recognition.vocabulary import PALETTE_TAGGER_NAME, character_threshold
+from bot.services.identify import job_owner
 from models.errors import ModelUnavailable
 from models.palette import FRACTION_POWER, REGIONS
 from models.registry import get_card, is_known
@@ -92,9 +93,9 @@ class TagService:
         self.general_threshold = general_threshold(tagger)
         self.character_threshold = character_threshold(tagger.split("@", 1)[0])
 
-    async def tags(self, image: bytes) -> TagsResult:
-        """The whole picture's tags (no face crops: tags describe the picture as posted)."""
-        analysis = await self.analyzer.analyze(InferenceJob(image=image, detect_faces=False))
+    async def tags(self, image: bytes, *, owner: int | None = None) -> TagsResult:
+        """The whole picture's tags (no face crops: tags describe the picture as posted); `owner`: who asked."""
+        analysis = await self.analyzer.analyze(InferenceJob(image=image, detect_faces=False, owner=job_owner(owner)))
         if analysis.tagger != self.tagger:
             raise ModelUnavailable(
                 "The bot's tagger changed since it started; an operator has to restart it. Please try again later.",
