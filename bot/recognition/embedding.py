@@ -1,9 +1,21 @@
-"""CCIP scores per character: the mean of the best-k differences, and confidence from the model's threshold.
+"""CCIP scores per character: best-k differences rank, the closest pair decides, and confidence follows the decision.
 
-Why best-k and not the mean: a character's references differ in outfit, pose and artist, so the mean
-difference punishes a character for her most unusual references; the single nearest reference lets one
-lucky look-alike win. The mean of a character's k closest references asks "do several of her
-pictures look like this one?". A character with fewer than k references is scored on what she has.
+Why best-k ranks: a character's references differ in outfit, pose and artist, so the mean difference
+punishes a character for her most unusual references; the single nearest reference lets one lucky
+look-alike win. The mean of a character's k closest references asks "do several of her pictures look like
+this one?". A character with fewer than k references is scored on what she has.
+
+Why the closest pair decides "unknown": the threshold in the model's `metrics.json` (0.1785 for
+ccip-caformer-24-randaug-pruned) was calibrated by deepghs for the difference of one pair of pictures, and
+imgutils applies it to one pair (`ccip_same`, `ccip_batch_same`: difference <= threshold means the same
+character). A mean of k differences is not a pair difference: it sits above the character's closest pair
+whenever her other references look less alike, so comparing it with the pair threshold rejects queries the
+model itself accepts (differences 0.12, 0.22, 0.25 average 0.197 > 0.178, while the 0.12 pair is the same
+character by the model's rule). So the verdict asks the model's own question of each of the character's
+references and keeps the closest: the query is hers when at least one pair passes. What this costs, and
+was not re-measured here (no labelled pairs offline): a character with n references has n chances of a
+false accept, so at a per-pair false-accept rate p the verdict's rate is at most 1 - (1 - p) ** n. The
+confidence shown with a candidate comes from the same closest pair, so 50% sits exactly at the verdict.
 """
 
 from __future__ import annotations
@@ -48,6 +60,11 @@ def best_k_scores(differences: np.ndarray, owners: np.ndarray, k: int = BEST_K) 
     sums = np.add.reduceat(np.where(best, differences, 0.0), starts)
     counts = np.minimum(sizes, max(1, k))
     return {int(owner): float(total / count) for owner, total, count in zip(owners[starts], sums, counts, strict=True)}
+
+
+def closest_differences(differences: np.ndarray, owners: np.ndarray) -> dict[int, float]:
+    """Per owner (character id): its smallest difference, the one pair the model's threshold is calibrated for."""
+    return best_k_scores(differences, owners, 1)
 
 
 def difference_to_confidence(values: np.ndarray, threshold: float) -> np.ndarray:

@@ -1,18 +1,27 @@
 """Ordering characters for one query: by tag-profile distance, or by CCIP best-k scores with tags as tie-breaker.
 
+With CCIP the closest pair, not the best-k score, decides "unknown" and the confidence (bot.recognition.embedding
+says why).
+
 The gallery decides which characters a guild may see and builds their tag profiles; this module only
 turns distances into a ranking, so both measures share one result shape and one "unknown" rule.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 
-from bot.recognition.embedding import BEST_K, EmbeddingMetric, best_k_scores, difference_to_confidence
+from bot.recognition.embedding import (
+    BEST_K,
+    EmbeddingMetric,
+    best_k_scores,
+    closest_differences,
+    difference_to_confidence,
+)
 from bot.recognition.profile import DEFAULT_UNKNOWN_DISTANCE, distance_to_confidence
 from bot.store.records import CharacterRecord
 
@@ -30,6 +39,7 @@ class RankedCharacter:
     distance: float
     """The ranking's measure: CCIP best-k difference when `Ranking.measure` is "embedding", else tag distance."""
     confidence: float
+    """How sure the verdict is, 0.5 at the unknown threshold (with CCIP: of the closest pair, not `distance`)."""
     tag_distance: float | None = None
     """The tag-profile distance (the tie-breaker and the explanation), whatever the measure."""
 
@@ -118,7 +128,7 @@ class RankingSnapshot:
     """The embedding rows the guild may see."""
     k: int = BEST_K
     threshold: float = 0.0
-    """The CCIP ranking's "unknown" difference."""
+    """The CCIP ranking's "unknown" difference, compared with the closest pair's."""
     confidence_at: float = DEFAULT_UNKNOWN_DISTANCE
     """The tag ranking's distance of confidence 0.5 (the fitted block metric has its own scale)."""
     verdict: np.ndarray | None = None
@@ -143,7 +153,8 @@ class RankingSnapshot:
             )
         differences = metric.differences_to(query, rows.vectors) if len(rows.owners) else np.zeros(0)
         scores = best_k_scores(differences, rows.owners, self.k)
-        return rank_by_embedding(self.characters, scores, self.tag_distances, threshold=self.threshold)
+        closest = closest_differences(differences, rows.owners)
+        return rank_by_embedding(self.characters, scores, self.tag_distances, threshold=self.threshold, closest=closest)
 
 
 def rank_by_tags(
@@ -173,22 +184,27 @@ def rank_by_tags(
 
 def rank_by_embedding(
     characters: Sequence[CharacterRecord],
-    scores: dict[int, float],
+    scores: Mapping[int, float],
     tag_distances: np.ndarray,
     *,
     threshold: float,
+    closest: Mapping[int, float] | None = None,
 ) -> Ranking:
-    """Lowest best-k CCIP score first, ties broken by tag distance; unknown beyond the model's threshold.
+    """Lowest best-k CCIP score first, ties broken by tag distance; unknown when the leader's closest pair is too far.
 
-    A character with no visible embedding scores infinity: it still ranks (last), so `whynot` can place it.
+    `closest` holds each character's smallest single difference, which the model's per-pair threshold is
+    calibrated for: it decides "unknown" for the leader and gives every candidate its confidence. Without it,
+    `scores` are taken to be single-pair differences already (k = 1). A character with no visible embedding
+    scores infinity: it still ranks (last), so `whynot` can place it.
     """
     tag_distances = np.asarray(tag_distances, dtype=np.float64)
+    decides = scores if closest is None else closest
     ccip = np.asarray([scores.get(character.id, np.inf) for character in characters], dtype=np.float64)
-    confidences = np.asarray(difference_to_confidence(np.nan_to_num(ccip, posinf=1e9), threshold), dtype=float)
+    nearest = np.asarray([decides.get(character.id, np.inf) for character in characters], dtype=np.float64)
+    confidences = np.asarray(difference_to_confidence(np.nan_to_num(nearest, posinf=1e9), threshold), dtype=float)
     order = np.lexsort((tag_distances, ccip))
     candidates = tuple(
         RankedCharacter(characters[i], float(ccip[i]), float(confidences[i]), float(tag_distances[i])) for i in order
     )
-    return Ranking(
-        candidates=candidates, unknown=not candidates or candidates[0].distance > threshold, measure="embedding"
-    )
+    unknown = not candidates or float(nearest[order[0]]) > threshold
+    return Ranking(candidates=candidates, unknown=unknown, measure="embedding")

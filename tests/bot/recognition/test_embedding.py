@@ -121,6 +121,22 @@ def test_best_k_scores_match_a_per_character_sort(k: int) -> None:
     assert best_k_scores(np.array([0.4, 0.2]), np.array([5, 5]), 0) == pytest.approx({5: 0.2})  # k below 1 means 1
 
 
+def test_unknown_is_decided_on_the_closest_pair_not_the_best_k_mean(metric: CcipMetric) -> None:
+    """0.12, 0.22 and 0.25 average 0.197 > 0.178, yet the 0.12 pair is the same character by the model's rule."""
+    tags = np.array([0.5, 0.5], dtype=np.float32)
+    ranking = gallery_of(metric, {"Best": [0.12, 0.22, 0.25], "Other": [0.3, 0.35]}).rank(tags, embedding=QUERY)
+    leader = ranking.candidates[0]
+    assert leader.character.name == "Best"
+    assert leader.distance == pytest.approx((0.12 + 0.22 + 0.25) / 3, abs=1e-5)  # the ranking stays best-k
+    assert leader.distance > THRESHOLD
+    assert not ranking.unknown
+    assert leader.confidence == pytest.approx(float(difference_to_confidence(np.array([0.12]), THRESHOLD)[0]), abs=1e-4)
+    assert leader.confidence > 0.5 > ranking.candidates[1].confidence  # 50% sits at the verdict's threshold
+    far = gallery_of(metric, {"Near miss": [0.19, 0.2, 0.21], "Far": [0.25, 0.4]}).rank(tags, embedding=QUERY)
+    assert far.unknown  # every pair is above the threshold
+    assert all(candidate.confidence < 0.5 for candidate in far.candidates)
+
+
 def test_the_tag_profile_breaks_a_ccip_tie(metric: CcipMetric) -> None:
     gallery = Gallery(VOCABULARY, metric=metric)
     same = at_difference(0.1, 5)
