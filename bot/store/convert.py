@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from bot.store.records import AuditEntry, CharacterRecord, ReferenceRecord, ReferenceStatus
 from bot.store.tables import AuditRow, Character, Reference
 from bot.store.vectors import decode_blocks, decode_vector
@@ -44,7 +46,16 @@ def reference_record(reference: Reference) -> ReferenceRecord:
         features=reference.features if reference.blocks is not None else None,
         blocks=decode_blocks(reference.blocks) if reference.blocks is not None else {},
         quality=tuple(code for code in (reference.quality or "").split(",") if code),
+        face_embedding=_face_embedding(reference),
+        face_searched=reference.face_embedding is not None,
     )
+
+
+def _face_embedding(reference: Reference) -> np.ndarray | None:
+    """The largest face's vector; None when the picture showed no face (empty) or was never searched (NULL)."""
+    if not reference.face_embedding or reference.embedding_dims is None:
+        return None
+    return decode_vector(reference.face_embedding, reference.embedding_dims)
 
 
 def audit_entry(row: AuditRow) -> AuditEntry:

@@ -58,6 +58,10 @@ class ReferenceRecord:
     """Named feature blocks beyond the tag vector (face/head palette, CNN), float32 each."""
     quality: tuple[str, ...] = ()
     """Warnings about the picture recorded at submission (bot/services/reference_quality.py codes)."""
+    face_embedding: np.ndarray | None = None
+    """The `embedder`'s vector of the picture's largest detected face (faces are compared with faces)."""
+    face_searched: bool = False
+    """Whether the hub face detector looked at the picture; False for references made before migration 0005."""
 
 
 @dataclass(frozen=True)

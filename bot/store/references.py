@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
@@ -16,59 +15,16 @@ from bot.store import audit
 from bot.store.convert import character_record, reference_record
 from bot.store.names import clean_name, name_key
 from bot.store.records import CharacterRecord, ReferenceRecord, ReferenceStatus
+from bot.store.reference_vectors import ReferenceVectors
 from bot.store.scopes import visible_character
 from bot.store.sessions import StoreSessions
 from bot.store.tables import Character, Reference, utcnow
-from bot.store.vectors import encode_blocks, encode_vector
 from bot.store.writes import SubmissionQuota, add_aliases, check_quota, clean_series, new_character, reference_or_raise
 from models.errors import UserFacingError
 
 ENROLL_ATTEMPTS = 3
 """Tries of an enrollment that lost a race to create the same character (PostgreSQL)."""
 REVIEW_ACTIONS = {ReferenceStatus.APPROVED: "reference.approve", ReferenceStatus.REJECTED: "reference.reject"}
-
-
-@dataclass(frozen=True)
-class _Vectors:
-    """A reference's vectors, encoded before any transaction opens (bad input fails early)."""
-
-    tagger: str
-    tag_blob: bytes
-    tag_dims: int
-    embedder: str | None
-    embedding_blob: bytes | None
-    embedding_dims: int | None
-    features: str | None = None
-    blocks_blob: bytes | None = None
-
-    @classmethod
-    def encode(
-        cls,
-        tagger: str,
-        tag_vector: np.ndarray,
-        embedder: str | None,
-        embedding: np.ndarray | None,
-        features: str | None = None,
-        blocks: dict[str, np.ndarray] | None = None,
-    ) -> _Vectors:
-        """Check and encode; an embedding (or blocks) must name its models, and none means no model named."""
-        if embedding is not None and embedder is None:
-            raise ValueError("an embedding needs the name@version of the model that made it")
-        if blocks and features is None:
-            raise ValueError("feature blocks need the identity of the recipe that made them")
-        tag_blob, tag_dims = encode_vector(tag_vector)
-        block_fields = (features, encode_blocks(blocks)) if blocks else (None, None)
-        if embedding is None:
-            return cls(tagger, tag_blob, tag_dims, None, None, None, *block_fields)
-        embedding_blob, embedding_dims = encode_vector(embedding)
-        return cls(tagger, tag_blob, tag_dims, embedder, embedding_blob, embedding_dims, *block_fields)
-
-    def apply(self, reference: Reference) -> None:
-        """Write these vectors onto a reference row."""
-        reference.tagger, reference.tag_vector, reference.tag_dims = self.tagger, self.tag_blob, self.tag_dims
-        reference.embedder, reference.embedding = self.embedder, self.embedding_blob
-        reference.embedding_dims = self.embedding_dims
-        reference.features, reference.blocks = self.features, self.blocks_blob
 
 
 class ReferenceOperations(StoreSessions):
@@ -88,6 +44,8 @@ class ReferenceOperations(StoreSessions):
         embedding: np.ndarray | None = None,
         features: str | None = None,
         blocks: dict[str, np.ndarray] | None = None,
+        face_embedding: np.ndarray | None = None,
+        face_searched: bool = False,
         phash: str,
         image_path: str | None = None,
         rating: str | None = None,
@@ -102,7 +60,16 @@ class ReferenceOperations(StoreSessions):
         An existing character of the caller's own scope also gains the given aliases; a global one seen
         from a guild is left untouched (a guild's submission must not rename the global gallery).
         """
-        vectors = _Vectors.encode(tagger, tag_vector, embedder, embedding, features, blocks)
+        vectors = ReferenceVectors.encode(
+            tagger,
+            tag_vector,
+            embedder,
+            embedding,
+            features,
+            blocks,
+            face_embedding=face_embedding,
+            face_searched=face_searched,
+        )
         status = ReferenceStatus(status)
         aliases = list(aliases)
         clean_name(name)  # refuse bad input before opening a transaction
@@ -287,9 +254,23 @@ class ReferenceOperations(StoreSessions):
         embedding: np.ndarray | None = None,
         features: str | None = None,
         blocks: dict[str, np.ndarray] | None = None,
+        face_embedding: np.ndarray | None = None,
+        face_searched: bool = False,
     ) -> None:
-        """Replace a reference's vectors with a newer model's (reindex); its image and status stay."""
-        vectors = _Vectors.encode(tagger, tag_vector, embedder, embedding, features, blocks)
+        """Replace a reference's vectors with a newer model's (reindex); its image and status stay.
+
+        `face_searched` with no `face_embedding` records that the picture shows no face, so reindex stops asking.
+        """
+        vectors = ReferenceVectors.encode(
+            tagger,
+            tag_vector,
+            embedder,
+            embedding,
+            features,
+            blocks,
+            face_embedding=face_embedding,
+            face_searched=face_searched,
+        )
         async with self._writing() as session:
             reference = await reference_or_raise(session, reference_id)
             previous = reference.tagger

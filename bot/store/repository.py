@@ -13,6 +13,7 @@ from bot.store.changes import ChangeReading
 from bot.store.characters import CharacterOperations
 from bot.store.convert import audit_entry
 from bot.store.corrections import CorrectionOperations
+from bot.store.cutoffs import CutoffOperations
 from bot.store.records import AuditEntry
 from bot.store.references import ReferenceOperations
 from bot.store.statistics import StatisticsOperations
@@ -20,7 +21,12 @@ from bot.store.tables import AuditRow
 
 
 class CharacterStore(
-    CharacterOperations, ReferenceOperations, StatisticsOperations, CorrectionOperations, ChangeReading
+    CharacterOperations,
+    ReferenceOperations,
+    StatisticsOperations,
+    CorrectionOperations,
+    ChangeReading,
+    CutoffOperations,
 ):
     """Async repository over the store's database; open it with `await CharacterStore.open(url)`."""
 

@@ -13,6 +13,7 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -149,6 +150,9 @@ class Reference(Base):
     """Named feature blocks (bot/store/vectors.encode_blocks); NULL until made or reindexed."""
     quality: Mapped[str | None] = mapped_column(String(200))
     """Comma-separated warnings about the picture for moderators, e.g. "monochrome,small" (migration 0004)."""
+    face_embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
+    """The embedder's vector of the largest detected face (`embedding_dims` long); empty: no face; NULL: never
+    searched (migration 0005; bot/store/reference_vectors.py)."""
     phash: Mapped[str] = mapped_column(String(64))
     image_path: Mapped[str | None] = mapped_column(String(500))
     rating: Mapped[str | None] = mapped_column(String(32))
@@ -168,6 +172,24 @@ class Reference(Base):
         Index("ix_references_submitted_by_submitted_at", "submitted_by", "submitted_at"),
         NEVER_REUSE_IDS,
     )
+
+
+class UnknownCutoff(Base):
+    """A tagger's "unknown" distance measured by `waifu-bot eval --calibrate` (migration 0005), read at gallery load.
+
+    `measure` names the distance it was read on ("blocks": the fitted block metric, "tags": the tag profile), since
+    the two live on different scales; `acceptance` is the share of known queries the distance still answers.
+    """
+
+    __tablename__ = "unknown_cutoffs"
+
+    tagger: Mapped[str] = mapped_column(String(200), primary_key=True)
+    measure: Mapped[str] = mapped_column(String(16), primary_key=True)
+    distance: Mapped[float] = mapped_column(Float)
+    acceptance: Mapped[float] = mapped_column(Float)
+    absent_rejected: Mapped[float | None] = mapped_column(Float)
+    queries: Mapped[int] = mapped_column(Integer)
+    calibrated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class AuditRow(Base):
