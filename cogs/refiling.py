@@ -72,12 +72,14 @@ class RefileButton(discord.ui.DynamicItem[discord.ui.Button], template=TEMPLATE)
         try:
             result = None
             if self.choice is not None and interaction.guild_id is not None:
+                services = bot_of(interaction).services
                 result = await refile(
-                    bot_of(interaction).services.store,
+                    services.store,
                     self.choice.reference_id,
                     None if kept else self.choice.character_id,
                     guild_id=interaction.guild_id,
                     user_id=interaction.user.id,
+                    duplicates=services.enrollment.duplicates,
                 )
             if result is None:
                 await interaction.response.send_message(STALE_TEXT, ephemeral=True)

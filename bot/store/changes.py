@@ -27,10 +27,11 @@ START_LOOKBACK = 100
 
 @dataclass(frozen=True)
 class AuditChange:
-    """One audit row as the change feed needs it: its id and the character it touched, if any."""
+    """One audit row as the change feed needs it: its id and the character (and reference) it touched, if any."""
 
     id: int
     character_id: int | None
+    reference_id: int | None = None
 
 
 class ChangeReading(StoreSessions):
@@ -43,9 +44,13 @@ class ChangeReading(StoreSessions):
 
     async def audit_changes(self, after_id: int) -> list[AuditChange]:
         """Audit rows with an id above `after_id`, oldest first (one range scan of the primary key)."""
-        query = select(AuditRow.id, AuditRow.character_id).where(AuditRow.id > after_id).order_by(AuditRow.id)
+        query = (
+            select(AuditRow.id, AuditRow.character_id, AuditRow.reference_id)
+            .where(AuditRow.id > after_id)
+            .order_by(AuditRow.id)
+        )
         async with self._reading() as session:
-            return [AuditChange(row.id, row.character_id) for row in await session.execute(query)]
+            return [AuditChange(row.id, row.character_id, row.reference_id) for row in await session.execute(query)]
 
     async def changes_since(self, audit_id: int) -> tuple[int, frozenset[int]]:
         """The newest audit id and the characters touched after `audit_id` (the id itself if nothing is newer)."""
@@ -90,20 +95,24 @@ class ChangeFeed:
 
     async def poll(self) -> frozenset[int]:
         """Characters touched by rows that appeared since the last poll, late commits into gaps included."""
+        changes = await self.poll_changes()
+        return frozenset(change.character_id for change in changes if change.character_id is not None)
+
+    async def poll_changes(self) -> list[AuditChange]:
+        """The rows that appeared since the last poll (late commits into gaps included), each handed out once."""
         floor = min(self._gaps, default=self.cursor + 1) - 1
         changes = await self.store.audit_changes(floor)
         now = self._clock()
-        touched: set[int] = set()
+        fresh: list[AuditChange] = []
         for change in changes:
             if change.id > self.cursor:
                 self._remember_gap(range(self.cursor + 1, change.id), now)
                 self.cursor = change.id
             elif self._gaps.pop(change.id, None) is None:
                 continue  # seen by an earlier poll
-            if change.character_id is not None:
-                touched.add(change.character_id)
+            fresh.append(change)
         self._gaps = {gap: since for gap, since in self._gaps.items() if now - since < self.gap_patience}
-        return frozenset(touched)
+        return fresh
 
     def _remember_gap(self, skipped: Sequence[int], now: float) -> None:
         """Note ids that were passed over; they may belong to transactions that have not committed yet."""

@@ -14,6 +14,7 @@ from bot.store.characters import CharacterOperations
 from bot.store.convert import audit_entry
 from bot.store.corrections import CorrectionOperations
 from bot.store.cutoffs import CutoffOperations
+from bot.store.hashes import HashReading
 from bot.store.records import AuditEntry
 from bot.store.references import ReferenceOperations
 from bot.store.statistics import StatisticsOperations
@@ -26,6 +27,7 @@ class CharacterStore(
     StatisticsOperations,
     CorrectionOperations,
     ChangeReading,
+    HashReading,
     CutoffOperations,
 ):
     """Async repository over the store's database; open it with `await CharacterStore.open(url)`."""
