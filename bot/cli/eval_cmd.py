@@ -1,4 +1,5 @@
-"""`waifu-bot eval DIR [--refs K] [--seed S] [--json]`: accuracy on a labelled folder, in a temporary gallery."""
+"""`waifu-bot eval DIR [--refs K] [--seed S] [--json] [--calibrate]`: accuracy on a labelled folder, in a temporary
+gallery; `--calibrate` also measures the tagger's "unknown" cutoff and stores it in the bot's database."""
 
 from __future__ import annotations
 
@@ -27,6 +28,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="measure and store this tagger's unknown cutoff (keeps 90%% of known queries; CCIP off)",
+    )
+    parser.add_argument(
         "--report", type=Path, metavar="OUT", help="also write report.json, confusion.png and per_character.png here"
     )
     parser.set_defaults(handler=run)
@@ -34,13 +40,23 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
     """Evaluate with a progress bar on stderr, then print the report."""
+    from bot.services.calibration import save_calibration
     from bot.services.evaluation import evaluate, list_dataset
 
     if args.blocks:
         settings = with_blocks(settings, args.blocks)
     total = sum(len(paths) for paths in list_dataset(args.directory).values())
     with progress_bar(total, "analysing") as progress:
-        report = await evaluate(args.directory, settings, refs=args.refs, seed=args.seed, on_analyzed=progress.update)
+        report = await evaluate(
+            args.directory,
+            settings,
+            refs=args.refs,
+            seed=args.seed,
+            on_analyzed=progress.update,
+            calibrate_cutoff=args.calibrate,
+        )
+    if report.calibration is not None:
+        await save_calibration(settings, report.calibration)
     if args.json:
         print_json(report.to_json())
     else:
@@ -50,6 +66,9 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
 
         for path in write_report(report, args.report):
             print(f"wrote {path}", file=sys.stderr)
+    if args.calibrate and report.calibration is None:
+        print("--calibrate: nothing stored (needs three or more characters with queries)", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -76,6 +95,20 @@ def _unknown_line(report: EvalReport) -> str:
     )
 
 
+def _calibration_lines(report: EvalReport) -> list[str]:
+    """What `--calibrate` measured and stored, when it ran."""
+    measured = report.calibration
+    if measured is None:
+        return []
+    rejected = "not measured" if measured.absent_rejected is None else f"{measured.absent_rejected:.3f}"
+    return [
+        f"unknown cutoff for {measured.tagger} ({measured.measure} distance): {measured.distance:.4f} keeps "
+        f"{measured.kept:.3f} of {measured.queries} known queries; absent characters rejected at it: {rejected} "
+        "(leave-one-character-out)",
+        "stored in the bot's database: galleries of this tagger use it from their next start",
+    ]
+
+
 def render(report: EvalReport) -> str:
     """Summary lines, the per-character table and the most frequent confusions."""
     pictures = max(1, report.queries + sum(score.refs for score in report.per_character))
@@ -85,6 +118,7 @@ def render(report: EvalReport) -> str:
         f"top-1 {report.top1:.3f}   top-3 {report.top3:.3f}   macro precision {report.macro_precision:.3f}   "
         f"macro recall {report.macro_recall:.3f}   macro F1 {report.macro_f1:.3f}",
         _unknown_line(report),
+        *_calibration_lines(report),
         "",
         format_table(
             ("character", "refs", "queries", "top-1", "top-3", "precision", "recall", "F1"),

@@ -60,6 +60,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
                 tagger=tagger,
                 embedder=embedder,
                 features=expected_features(settings),
+                faces=settings.recognition.face_detection,
                 on_start=start,
                 on_progress=advance,
             )

@@ -132,6 +132,9 @@ class RecognitionEngine:
             faces = self._faces(picture, loaded.original_size)
         elif job.detect_faces and picked is not None and len(picked.faces) > 1:
             faces = self._block_faces(picture, loaded.original_size, picked)
+        face_embedding, searched = None, False
+        if job.largest_face and self.detector is not None and self.embedder is not None:
+            face_embedding, searched = self._largest_face(picture), True
         notes: list[str] = []
         if loaded.frame_count > 1:
             notes.append(f"animated image: used the first of {loaded.frame_count} frames")
@@ -152,6 +155,8 @@ class RecognitionEngine:
             nsfw=picked.nsfw if picked is not None else None,
             monochrome=is_monochrome(picture),
             input_side=self.input_side,
+            face_embedding=face_embedding,
+            face_searched=searched,
         )
 
     def _block_faces(
@@ -191,6 +196,19 @@ class RecognitionEngine:
             )
             for region, detection in zip(regions, detections, strict=True)
         )
+
+    def _largest_face(self, picture: Image.Image) -> np.ndarray | None:
+        """The embedding of the largest detected face, cropped as a query's face is (FACE_MARGIN); None: no face.
+
+        A reference keeps it so that a face crop of a query meets crops, not whole pictures.
+        """
+        found = (detection.box for detection in self.detector.detect(picture))
+        boxes = [box for box in found if box[2] > box[0] and box[3] > box[1]]
+        if not boxes:
+            return None
+        largest = max(boxes, key=lambda box: (box[2] - box[0]) * (box[3] - box[1]))  # the first of equals
+        crop = picture.crop(expand_box(largest, picture.size, FACE_MARGIN))
+        return np.asarray(self.embedder.embed_batch([crop]), dtype=np.float32)[0]
 
     def _regions_of(self, pictures: list[Image.Image], boxes: Sequence[Box | None]) -> list[RegionAnalysis]:
         """Tag probabilities (and embeddings) of several pictures in one run of each model."""

@@ -28,6 +28,8 @@ class InferenceJob:
     owner: str | None = None
     mirror: bool = False
     """Also make the feature blocks of the mirrored picture (a reference's second view; models/blocks.py)."""
+    largest_face: bool = False
+    """Also embed the largest face the hub detector finds (a reference's face embedding: faces match faces)."""
 
 
 @dataclass(frozen=True)
@@ -72,10 +74,18 @@ class ImageAnalysis:
     """Greyscale or one tint (models/quality.py): colour features learn nothing from it."""
     input_side: int = 0
     """The largest input side of the models that read the picture; a smaller picture is upscaled for them."""
+    face_embedding: np.ndarray | None = None
+    """The embedder's vector of the largest face crop (`InferenceJob.largest_face`), None when none was found."""
+    face_searched: bool = False
+    """Whether the hub detector looked for that face (asked for, with a detector and an embedder installed)."""
 
     @property
     def regions(self) -> tuple[RegionAnalysis, ...]:
-        """The regions to identify: each face crop when there are several faces, else the whole image."""
+        """The regions to identify: each face crop when there are several faces, else the whole image.
+
+        One face means one character, and CCIP is meant for a picture of one character: imgutils embeds it whole.
+        A face crop (`box` set) is compared with the references' face crops, the whole with their wholes.
+        """
         return self.faces if len(self.faces) > 1 else (self.whole,)
 
 

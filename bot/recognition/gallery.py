@@ -18,10 +18,12 @@ import numpy as np
 
 from bot.recognition.blocks import BLOCK_UNKNOWN_DISTANCE as BLOCK_SCALE
 from bot.recognition.blocks import TAGS_BLOCK, BlockIndex, BlockScores, gap_shares
+from bot.recognition.cutoff import first_cutoff
 from bot.recognition.embedding import BEST_K, EmbeddingMetric
 from bot.recognition.evidence import explain_tags
+from bot.recognition.face_matching import FaceMatching
 from bot.recognition.identity import ModelIdentity
-from bot.recognition.profile import DEFAULT_UNKNOWN_DISTANCE, CharacterProfile, build_profile, profile_distances
+from bot.recognition.profile import CharacterProfile, build_profile, profile_distances
 from bot.recognition.ranking import EmbeddingMatrix, RankedCharacter, Ranking, RankingSnapshot, TagEvidence
 from bot.recognition.vocabulary import Vocabulary
 from bot.store.records import CharacterRecord, ReferenceRecord, ReferenceStatus
@@ -42,6 +44,8 @@ class _Reference:
     """The feature blocks the fitted metric weighs (the tag vector as "tags", and blocks of our features)."""
     mirrored: dict[str, np.ndarray] = field(default_factory=dict)
     """The blocks of the mirrored picture (models/blocks.py MIRROR_PREFIX): a second view in the metric."""
+    face: np.ndarray | None = None
+    """The embedding of the reference's largest face, which face crops are compared with (face_matching.py)."""
 
     @property
     def views(self) -> list[dict[str, np.ndarray]]:
@@ -63,7 +67,7 @@ def visible(owner_guild: int | None, guild_id: int | None) -> bool:
     return owner_guild is None or owner_guild == guild_id
 
 
-class Gallery:
+class Gallery(FaceMatching):
     """Approved references of one tagger (and embedder) identity, grouped by character, with cached profiles."""
 
     def __init__(
@@ -76,6 +80,7 @@ class Gallery:
         features: str | None = None,
         block_weights: Mapping[str, float] | None = None,
         shrinkage: float = 0.5,
+        calibrated: float | None = None,
     ) -> None:
         self.vocabulary = vocabulary
         self.features = features
@@ -88,14 +93,10 @@ class Gallery:
         self.models = ModelIdentity(self.tagger, self.embedder)
         """The models whose vectors this gallery compares; see `ModelIdentity.accepts`."""
         self.best_k = best_k
-        # One override, read in the active measure: CCIP difference with an embedder, else tag distance.
-        if metric is None:
-            default = BLOCK_SCALE if self.blocks is not None else DEFAULT_UNKNOWN_DISTANCE
-            self.unknown_distance = default if unknown_distance is None else unknown_distance
-            self.unknown_difference: float | None = None
-        else:
-            self.unknown_distance = DEFAULT_UNKNOWN_DISTANCE
-            self.unknown_difference = metric.threshold if unknown_distance is None else unknown_distance
+        self.cutoff = first_cutoff(
+            self.tagger, metric, blocks=self.blocks is not None, configured=unknown_distance, calibrated=calibrated
+        )
+        self.unknown_distance, self.unknown_difference = self.cutoff.distance, self.cutoff.difference
         self.skipped = 0
         """Approved references of other models left out by `load` (they wait for `waifu-bot reindex`)."""
         self._entries: dict[int, _Entry] = {}
@@ -143,7 +144,8 @@ class Gallery:
         if self.features is not None and reference.features == self.features:
             own, mirrored = split_mirror(reference.blocks)
             blocks.update(own)
-        entry.vectors[reference.id] = added = _Reference(reference.guild_id, tags, embedding, blocks, mirrored)
+        face = reference.face_embedding if embedding is not None else None
+        entry.vectors[reference.id] = added = _Reference(reference.guild_id, tags, embedding, blocks, mirrored, face)
         for view in added.views if self.blocks is not None else ():
             self.blocks.add(character.id, view)
         entry.profiles.clear()
@@ -233,7 +235,7 @@ class Gallery:
                 confidence_at=BLOCK_SCALE,
                 verdict=scores.absolute,
             )
-        tag_threshold = DEFAULT_UNKNOWN_DISTANCE if scores is not None else self.unknown_distance
+        tag_threshold = self.cutoff.fallback if scores is not None else self.unknown_distance
         snapshot = RankingSnapshot(tuple(characters), tag_distances, tag_threshold)
         if self.metric is None or embedding is None:
             return snapshot

@@ -38,13 +38,14 @@ async def analyze_many(
     concurrency: int | None = None,
     on_done: Callable[[], None] | None = None,
     mirror: bool = False,
+    largest_face: bool = False,
 ) -> list[ImageAnalysis | ItemFailure]:
     """Analyse every picture once, in input order; a refused, slow or crashing picture yields its error instead.
 
     A pool admits a bounded number of jobs (`pool.max_in_flight`) and says `Busy` beyond it; a batch is not a
     user who can try later, so it waits for room and offers the picture again.
     """
-    job = InferenceJob(image=b"", detect_faces=detect_faces, mirror=mirror)
+    job = InferenceJob(image=b"", detect_faces=detect_faces, mirror=mirror, largest_face=largest_face)
     return await _analyze_each(analyzer, [_given(data) for data in images], job, concurrency, on_done)
 
 
@@ -57,13 +58,14 @@ async def analyze_files(
     concurrency: int | None = None,
     on_done: Callable[[], None] | None = None,
     mirror: bool = False,
+    largest_face: bool = False,
 ) -> list[ImageAnalysis | ItemFailure]:
     """Like `analyze_many`, but each file is read only when a place in the window is free, so a folder of any
     size holds at most `concurrency` files' bytes; an unreadable or oversized file yields its error."""
     return await _analyze_each(
         analyzer,
         [functools.partial(read_capped, path, max_bytes) for path in paths],
-        InferenceJob(image=b"", detect_faces=detect_faces, mirror=mirror),
+        InferenceJob(image=b"", detect_faces=detect_faces, mirror=mirror, largest_face=largest_face),
         concurrency,
         on_done,
     )

@@ -22,6 +22,7 @@ from bot.services.names import close_to_existing
 from bot.services.reference_images import ReferenceImages
 from bot.services.reference_quality import quality_issues
 from bot.services.results import EnrollmentResult
+from bot.services.stored_vectors import vectors_of
 from bot.store.records import ReferenceRecord, ReferenceStatus
 from bot.store.repository import CharacterStore
 from bot.store.writes import SubmissionQuota
@@ -65,9 +66,9 @@ class EnrollmentService:
     async def analyze_reference(self, image: bytes, *, owner: int | None = None) -> ImageAnalysis:
         """Analyse a reference picture as a whole (no face split: the submitter, `owner`, chose the picture).
 
-        The mirrored picture's blocks come too: a second view of the character for the fitted metric.
+        The mirrored picture's blocks come too (a second view for the fitted metric), and its largest face's embedding.
         """
-        job = InferenceJob(image=image, detect_faces=False, owner=job_owner(owner), mirror=True)
+        job = InferenceJob(image=image, detect_faces=False, owner=job_owner(owner), mirror=True, largest_face=True)
         return await self.analyzer.analyze(job)
 
     async def submit(
@@ -228,12 +229,7 @@ class EnrollmentService:
         try:
             character, reference = await self.store.enroll(
                 name,
-                tagger=analysis.tagger,
-                tag_vector=analysis.whole.tag_probs,
-                embedder=analysis.embedder,
-                embedding=analysis.whole.embedding,
-                features=analysis.features,
-                blocks=analysis.whole.blocks,
+                **vectors_of(analysis),
                 phash=analysis.phash,
                 image_path=relative_path,
                 rating=analysis.rating,

@@ -12,7 +12,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from bot.app import Services, open_services
@@ -21,6 +21,7 @@ from bot.errors import DuplicateReference
 from bot.inference import create_analyzer
 from bot.recognition.analysis import Analyzer, ImageAnalysis
 from bot.services.batch import analyze_files
+from bot.services.calibration import Calibration, calibrate, refuse_with_embedder
 from bot.services.identify import rank_region
 from bot.services.unknown_rate import unknown_rejection
 from bot.store.names import clean_name, name_key
@@ -66,9 +67,12 @@ class EvalReport:
     """Leave-one-character-out: share of an absent character's queries called unknown at 95% acceptance."""
     predictions: tuple[tuple[str, str, int], ...] = ()
     """(true character, top-1 answer, count) of every pair, right answers too: the confusion matrix."""
+    calibration: Calibration | None = None
+    """The tagger's unknown cutoff measured by `--calibrate` (None: not asked, or too few characters)."""
 
     def to_json(self) -> dict:
-        """The JSON shape documented for `waifu-bot eval --json`."""
+        """The JSON shape documented for `waifu-bot eval --json` (with `calibration` only after `--calibrate`)."""
+        calibration = {} if self.calibration is None else {"calibration": asdict(self.calibration)}
         return {
             "characters": self.characters,
             "queries": self.queries,
@@ -97,6 +101,7 @@ class EvalReport:
                 for truth, predicted, count in self.confusions
             ],
             "skipped": list(self.skipped),
+            **calibration,
         }
 
 
@@ -167,8 +172,11 @@ async def evaluate(
     seed: int = 0,
     analyzer: Analyzer | None = None,
     on_analyzed: Callable[[], None] | None = None,
+    calibrate_cutoff: bool = False,
 ) -> EvalReport:
-    """Run the evaluation protocol on a folder of character sub-folders."""
+    """Run the evaluation protocol on a folder of character sub-folders (`calibrate_cutoff`: measure the cutoff)."""
+    if calibrate_cutoff:
+        refuse_with_embedder(settings)
     started = time.perf_counter()
     dataset = list_dataset(directory)
     references, queries = split_dataset(dataset, refs=refs, seed=seed)
@@ -177,7 +185,8 @@ async def evaluate(
         analyzer = create_analyzer(settings)
     try:
         by_path: dict[Path, ImageAnalysis | UserFacingError] = {}
-        for chosen, mirror in ((references, True), (queries, False)):  # references bring their mirrored view
+        # references bring their mirrored view and their largest face's embedding; queries come as asked
+        for chosen, mirror in ((references, True), (queries, False)):
             ordered = [path for paths in chosen.values() for path in paths]
             analyses = await analyze_files(
                 analyzer,
@@ -186,6 +195,7 @@ async def evaluate(
                 detect_faces=False,
                 on_done=on_analyzed,
                 mirror=mirror,
+                largest_face=mirror,
             )  # read as each gets its turn: memory holds a window of pictures, not the folder
             by_path.update(zip(ordered, analyses, strict=True))
         with tempfile.TemporaryDirectory(prefix="waifu-eval-") as scratch:
@@ -195,13 +205,14 @@ async def evaluate(
                 used_refs, folders, skipped = await _enroll_references(services, references, by_path)
                 outcomes = await _query(services, queries, by_path, folders, skipped)
                 unknown = await unknown_rejection(services, queries, by_path, folders)
+                measured = await calibrate(services, queries, by_path, folders) if calibrate_cutoff else None
             finally:
                 await services.close()
     finally:
         if owned:
             await analyzer.close()
     report = _score(dataset, refs, used_refs, outcomes, skipped, time.perf_counter() - started)
-    return replace(report, unknown_rejected=unknown)
+    return replace(report, unknown_rejected=unknown, calibration=measured)
 
 
 async def _enroll_references(

@@ -10,6 +10,7 @@ import logging
 from collections import Counter
 from collections.abc import Iterable, Mapping
 
+from bot.recognition.cutoff import cutoff_measure
 from bot.recognition.embedding import EmbeddingMetric
 from bot.recognition.gallery import Gallery
 from bot.recognition.vocabulary import Vocabulary
@@ -29,7 +30,15 @@ async def load_gallery(
     block_weights: Mapping[str, float] | None = None,
     shrinkage: float = 0.5,
 ) -> Gallery:
-    """A gallery of every approved reference of these models in the store, in every scope (one full metric fit)."""
+    """A gallery of every approved reference of these models in the store, in every scope (one full metric fit).
+
+    Without an embedder, the tagger's "unknown" cutoff stored by `waifu-bot eval --calibrate` comes with it.
+    """
+    calibrated = None
+    if metric is None:
+        measure = cutoff_measure(bool(block_weights))
+        stored = await store.unknown_cutoff(vocabulary.tagger, measure)
+        calibrated = stored.distance if stored is not None else None
     gallery = Gallery(
         vocabulary,
         unknown_distance=unknown_distance,
@@ -37,6 +46,7 @@ async def load_gallery(
         features=features,
         block_weights=block_weights,
         shrinkage=shrinkage,
+        calibrated=calibrated,
     )
     references = await store.list_references(status=ReferenceStatus.APPROVED, all_scopes=True)
     characters: dict[int, CharacterRecord] = {}

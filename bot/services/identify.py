@@ -13,6 +13,7 @@ from dataclasses import replace
 
 from bot.recognition.analysis import Analyzer, ImageAnalysis, InferenceJob, RegionAnalysis
 from bot.recognition.blocks import fit_blocks
+from bot.recognition.cutoff import UNCALIBRATED_NOTE
 from bot.recognition.gallery import Gallery
 from bot.recognition.ranking import RankedCharacter, Ranking
 from bot.recognition.tagger_characters import ModelCharacter, model_characters
@@ -73,10 +74,12 @@ async def rank_region(gallery: Gallery, region: RegionAnalysis, *, guild_id: int
     """The gallery's ranking of one region, by its embedding when it has one; the metric model runs off the loop.
 
     The snapshot is taken here, on the event loop, where the gallery changes; only the finished snapshot
-    goes to a worker thread, so the thread never reads the gallery while an approval edits it.
+    goes to a worker thread, so the thread never reads the gallery while an approval edits it. A face crop
+    (`box` set) meets the references' face embeddings, the whole picture their whole ones (face_matching.py).
     """
     await refit_off_loop(gallery)
-    snapshot = gallery.snapshot(region.tag_probs, guild_id=guild_id, embedding=region.embedding, blocks=region.blocks)
+    take = gallery.face_snapshot if region.box is not None else gallery.snapshot
+    snapshot = take(region.tag_probs, guild_id=guild_id, embedding=region.embedding, blocks=region.blocks)
     if snapshot.calls_model:
         return await asyncio.to_thread(snapshot.rank)
     return snapshot.rank()
@@ -109,7 +112,8 @@ class IdentifyService:
         regions = tuple(
             [await self._region(region, guild_id, limit) for region in comparable_regions(analysis, self.gallery)]
         )
-        return IdentifyResult(regions=regions, tagger=analysis.tagger, rating=analysis.rating, notes=analysis.notes)
+        notes = (*analysis.notes, UNCALIBRATED_NOTE) if self.gallery.cutoff.missing else analysis.notes
+        return IdentifyResult(regions=regions, tagger=analysis.tagger, rating=analysis.rating, notes=notes)
 
     async def _region(self, region: RegionAnalysis, guild_id: int | None, limit: int) -> RegionResult:
         ranking = await rank_region(self.gallery, region, guild_id=guild_id)

@@ -59,7 +59,9 @@ async def import_dataset(
     for chunk in (work[start : start + step] for start in range(0, total, step)):
         payloads: list[bytes | UserFacingError] = [_read(path, max_bytes) for _, path in chunk]
         readable = [data for data in payloads if isinstance(data, bytes)]
-        analyses = iter(await analyze_many(enrollment.analyzer, readable, detect_faces=False, mirror=True))
+        analyses = iter(
+            await analyze_many(enrollment.analyzer, readable, detect_faces=False, mirror=True, largest_face=True)
+        )
         for (name, path), data in zip(chunk, payloads, strict=True):
             analysis = next(analyses) if isinstance(data, bytes) else data
             issues = () if isinstance(analysis, UserFacingError) else quality_issues(analysis)

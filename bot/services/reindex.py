@@ -1,6 +1,7 @@
 """Re-embedding: recompute the vectors of references made by other models than the engine's.
 
-A gallery never mixes vectors of two models, so after a model change the old references wait here.
+A gallery never mixes vectors of two models, so after a model change the old references wait here; with the hub
+face detector on, so do references never searched for a face (made before migration 0005, or with it off).
 Each reference is committed on its own, so an interrupted run loses at most one picture's work and
 the next run picks up where it stopped (references already current are skipped).
 """
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from bot.recognition.analysis import Analyzer, InferenceJob
 from bot.recognition.identity import ModelIdentity
 from bot.services.reference_images import ReferenceImages
+from bot.services.stored_vectors import vectors_of
 from bot.store.records import ReferenceRecord, ReferenceStatus
 from bot.store.repository import CharacterStore
 from models.errors import ImageRejected, ModelUnavailable
@@ -39,21 +41,27 @@ class ReindexSummary:
     """References whose stored picture the intake now rejects."""
 
 
-def is_current(reference: ReferenceRecord, tagger: str, embedder: str | None, features: str | None = None) -> bool:
-    """Whether a reference's vectors were made by these models (`ModelIdentity`) and its blocks by this recipe."""
+def is_current(
+    reference: ReferenceRecord, tagger: str, embedder: str | None, features: str | None = None, *, faces: bool = False
+) -> bool:
+    """Whether a reference's vectors were made by these models (`ModelIdentity`) and its blocks by this recipe.
+
+    With `faces` (the hub detector configured) and an embedder, it also needs its largest face searched for.
+    """
     same_blocks = features is None or reference.features == features
-    return ModelIdentity(tagger, embedder).accepts_reference(reference) and same_blocks
+    face_known = not faces or embedder is None or reference.face_searched
+    return ModelIdentity(tagger, embedder).accepts_reference(reference) and same_blocks and face_known
 
 
 async def stale_references(
-    store: CharacterStore, tagger: str, embedder: str | None, features: str | None = None
+    store: CharacterStore, tagger: str, embedder: str | None, features: str | None = None, *, faces: bool = False
 ) -> tuple[list[ReferenceRecord], int]:
     """(references to recompute, how many are already current) over approved and pending ones, all scopes."""
     stale: list[ReferenceRecord] = []
     current = 0
     for status in REINDEXED_STATUSES:
         for reference in await store.list_references(status=status, all_scopes=True):
-            if is_current(reference, tagger, embedder, features):
+            if is_current(reference, tagger, embedder, features, faces=faces):
                 current += 1
             else:
                 stale.append(reference)
@@ -69,11 +77,15 @@ async def reindex(
     tagger: str,
     embedder: str | None,
     features: str | None = None,
+    faces: bool = False,
     on_start: Callable[[int], None] | None = None,
     on_progress: Callable[[ReferenceRecord], None] | None = None,
 ) -> ReindexSummary:
-    """Recompute every stale reference (other models, or blocks of another recipe), committing each as it goes."""
-    stale, current = await stale_references(store, tagger, embedder, features)
+    """Recompute every stale reference (other models, blocks of another recipe, a face never searched), one by one.
+
+    `faces`: the hub face detector is configured, so each reference also gets its largest face's embedding.
+    """
+    stale, current = await stale_references(store, tagger, embedder, features, faces=faces)
     if on_start is not None:
         on_start(len(stale))
     updated = 0
@@ -85,7 +97,8 @@ async def reindex(
             missing.append(reference.id)
         else:
             try:
-                analysis = await analyzer.analyze(InferenceJob(image=data, detect_faces=False, mirror=True))
+                job = InferenceJob(image=data, detect_faces=False, mirror=True, largest_face=True)
+                analysis = await analyzer.analyze(job)
             except ImageRejected as error:
                 log.warning("reference %d: stored picture rejected: %s", reference.id, error.user_message)
                 unreadable.append(reference.id)
@@ -100,15 +113,7 @@ async def reindex(
                         "The analyzer makes other feature blocks than the settings name; restart and reindex again.",
                         detail=f"analysis blocks {analysis.features}, wanted {features}",
                     )
-                await store.update_reference_vectors(
-                    reference.id,
-                    tagger=analysis.tagger,
-                    tag_vector=analysis.whole.tag_probs,
-                    embedder=analysis.embedder,
-                    embedding=analysis.whole.embedding,
-                    features=analysis.features,
-                    blocks=analysis.whole.blocks,
-                )
+                await store.update_reference_vectors(reference.id, **vectors_of(analysis))
                 updated += 1
         if on_progress is not None:
             on_progress(reference)

@@ -191,7 +191,7 @@ def test_guild_embeddings_serve_only_their_guild(metric: CcipMetric) -> None:
 
 
 class _Store:
-    """The two store reads `load_gallery` makes, over records built here."""
+    """The store reads `load_gallery` makes, over records built here (no calibrated cutoff)."""
 
     def __init__(self, references: list[ReferenceRecord], characters: dict[int, CharacterRecord]) -> None:
         self.references = references
@@ -202,6 +202,9 @@ class _Store:
 
     async def get_character(self, character_id: int) -> CharacterRecord | None:
         return self.characters.get(character_id)
+
+    async def unknown_cutoff(self, tagger: str, measure: str) -> None:
+        return None
 
 
 async def test_a_gallery_never_mixes_vectors_of_two_models(
