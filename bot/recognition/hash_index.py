@@ -10,7 +10,7 @@ multi-hash index (a large dependency without a per-guild filter); updates are O(
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,13 +22,32 @@ FULL_SCAN_RADIUS = 16
 """From this radius on chunks would be 3 bits or less and match nearly everything: every entry is checked."""
 _GLOBAL = -1
 """Guild column value of a global entry (Discord ids are positive)."""
+HASH_HEX_DIGITS = 16
 _HEX = re.compile(r"[0-9a-fA-F]{16}")
+_NOT_HEX = 255
+_NIBBLES = np.full(256, _NOT_HEX, np.uint8)
+for _digit in "0123456789abcdefABCDEF":
+    _NIBBLES[ord(_digit)] = int(_digit, 16)
 _BYTE_BITS = np.array([bin(byte).count("1") for byte in range(256)], np.uint8)
 
 
 def hash_value(text: str) -> int | None:
     """The integer of a 64-bit perceptual hash written as 16 hex digits (imagehash's `str`), else None."""
     return int(text, 16) if _HEX.fullmatch(text) else None
+
+
+def hash_values(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """`hash_value` of many hashes at once: the uint64 values, and which texts were 16 hex digits (the others 0)."""
+    count = len(texts)
+    sized = np.fromiter((len(text) == HASH_HEX_DIGITS and text.isascii() for text in texts), bool, count)
+    if not count:
+        return np.zeros(0, np.uint64), sized
+    joined = "".join(text if ok else "0" * HASH_HEX_DIGITS for text, ok in zip(texts, sized, strict=True))
+    digits = _NIBBLES[np.frombuffer(joined.encode("ascii"), np.uint8)].reshape(count, HASH_HEX_DIGITS)
+    valid = sized & (digits != _NOT_HEX).all(axis=1)
+    nibbles = np.where(valid[:, None], digits, 0).astype(np.uint64)
+    weights = np.uint64(1) << (np.uint64(4) * np.arange(HASH_HEX_DIGITS - 1, -1, -1, dtype=np.uint64))
+    return (nibbles * weights).sum(axis=1, dtype=np.uint64), valid
 
 
 def popcount(values: np.ndarray) -> np.ndarray:
@@ -81,16 +100,38 @@ class HashIndex:
     @classmethod
     def build(cls, entries: Iterable[HashEntry], radius: int = 4) -> HashIndex:
         """An index of many entries at once (start-up): buckets made by one sort per chunk, not one append each."""
-        latest = {entry.reference_id: entry for entry in entries}
-        index = cls(radius, capacity=max(1024, len(latest)))
-        count = len(latest)
-        rows = list(latest.values())
-        index._values[:count] = np.fromiter((entry.value for entry in rows), np.uint64, count)
-        index._ids[:count] = np.fromiter(latest, np.int64, count)
-        index._guilds[:count] = np.fromiter((_guild(entry.guild_id) for entry in rows), np.int64, count)
-        index._characters[:count] = np.fromiter((entry.character_id for entry in rows), np.int64, count)
-        index._statuses[:count] = np.fromiter((STATUSES.index(entry.status) for entry in rows), np.int8, count)
-        index._slots = dict(zip(latest, range(count), strict=True))
+        rows = list({entry.reference_id: entry for entry in entries}.values())
+        return cls.from_columns(
+            np.fromiter((entry.reference_id for entry in rows), np.int64, len(rows)),
+            np.fromiter((entry.value for entry in rows), np.uint64, len(rows)),
+            [entry.guild_id for entry in rows],
+            np.fromiter((entry.character_id for entry in rows), np.int64, len(rows)),
+            [entry.status for entry in rows],
+            radius,
+        )
+
+    @classmethod
+    def from_columns(
+        cls,
+        ids: np.ndarray,
+        values: np.ndarray,
+        guild_ids: Sequence[int | None],
+        character_ids: np.ndarray,
+        statuses: Sequence[str],
+        radius: int = 4,
+    ) -> HashIndex:
+        """An index of distinct references given column by column (the store's 500k rows without an object each)."""
+        count = len(ids)
+        index = cls(radius, capacity=max(1024, count))
+        index._ids[:count], index._values[:count], index._characters[:count] = ids, values, character_ids
+        index._guilds[:count] = np.fromiter(
+            (_GLOBAL if guild is None else guild for guild in guild_ids), np.int64, count
+        )
+        codes = {status: code for code, status in enumerate(STATUSES)}
+        index._statuses[:count] = np.fromiter((codes[status] for status in statuses), np.int8, count)
+        index._slots = dict(zip(index._ids[:count].tolist(), range(count), strict=True))
+        if len(index._slots) != count:
+            raise ValueError("reference ids must be distinct")
         index._used = count
         if not count:
             return index

@@ -18,9 +18,9 @@ import numpy as np
 from bot.errors import DuplicateReference
 from bot.recognition.analysis import ImageAnalysis
 from bot.recognition.gallery import Gallery, visible
-from bot.recognition.hash_index import HashEntry, HashIndex, hash_value
+from bot.recognition.hash_index import HashEntry, HashIndex, hash_value, hash_values
 from bot.store.changes import ChangeFeed
-from bot.store.hashes import ReferenceHash
+from bot.store.hashes import ReferenceHashes
 from bot.store.records import ReferenceRecord, ReferenceStatus
 from bot.store.repository import CharacterStore
 
@@ -65,8 +65,18 @@ class DuplicateCheck:
         """Build the index from one store query (hashes, scopes and statuses only); follow the audit log from then."""
         async with self._reading:
             feed = await ChangeFeed.start(self.store)  # before the read, so no change falls in between
-            rows = await self._read(lambda: self.store.reference_hashes())
-            self.index, self.loaded = HashIndex.build(rows, self.max_distance), True
+            stored = await self._read(lambda: self.store.reference_hashes())
+            values, usable = hash_values(stored.phashes)  # the store leaves rejected ones out already
+            keep = np.flatnonzero(usable).tolist()
+            self.index = HashIndex.from_columns(
+                np.fromiter(stored.ids, np.int64, len(stored))[keep],
+                values[keep],
+                [stored.guild_ids[row] for row in keep],
+                np.fromiter(stored.character_ids, np.int64, len(stored))[keep],
+                [stored.statuses[row] for row in keep],
+                self.max_distance,
+            )
+            self.loaded = True
             self._feed, self._unapplied = feed, (set(), set())
             self._replay()
 
@@ -88,9 +98,10 @@ class DuplicateCheck:
                     characters.add(change.character_id)
             if not (characters or references):
                 return 0
-            rows = await self._read(
+            stored = await self._read(
                 lambda: self.store.reference_hashes(character_ids=characters, reference_ids=references)
             )
+            rows = _entries(stored)
             self.index.replace_characters(characters, [row for row in rows if row.character_id in characters])
             for reference_id in references.difference(row.reference_id for row in rows):
                 self.index.remove(reference_id)  # removed or rejected
@@ -102,11 +113,11 @@ class DuplicateCheck:
             self._unapplied = (set(), set())
             return applied
 
-    async def _read(self, query: Callable[[], Awaitable[list[ReferenceHash]]]) -> list[HashEntry]:
+    async def _read(self, query: Callable[[], Awaitable[ReferenceHashes]]) -> ReferenceHashes:
         """Run a hash query, noting this process's changes made while it awaits (see `_replay`)."""
         self._journal = []
         try:
-            return [entry for row in await query() if (entry := _entry(row)) is not None]
+            return await query()
         except BaseException:
             self._journal = None
             raise
@@ -208,9 +219,19 @@ class DuplicateCheck:
             raise DuplicateReference(name, distance, reference.id)
 
 
-def _entry(reference: ReferenceRecord | ReferenceHash) -> HashEntry | None:
+def _entry(reference: ReferenceRecord) -> HashEntry | None:
     """The index entry of a pending or approved reference with a 64-bit hash; None for any other."""
     value = hash_value(reference.phash)
     if value is None or reference.status is ReferenceStatus.REJECTED:
         return None
     return HashEntry(reference.id, value, reference.guild_id, reference.character_id, reference.status.value)
+
+
+def _entries(stored: ReferenceHashes) -> list[HashEntry]:
+    """The index entries of a few re-read references (those with a 64-bit hash)."""
+    columns = zip(stored.ids, stored.phashes, stored.guild_ids, stored.character_ids, stored.statuses, strict=True)
+    return [
+        HashEntry(reference_id, value, guild_id, character_id, status)
+        for reference_id, phash, guild_id, character_id, status in columns
+        if (value := hash_value(phash)) is not None
+    ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 
 from bot.store.records import ReferenceStatus
 from bot.store.sessions import StoreSessions
@@ -19,15 +19,21 @@ IDS_PER_QUERY = 500
 """Ids per IN list, well under every backend's limit on bound parameters."""
 
 
-@dataclass(frozen=True, slots=True)
-class ReferenceHash:
-    """A pending or approved reference as the duplicate index needs it."""
+@dataclass(frozen=True)
+class ReferenceHashes:
+    """Pending and approved references as the duplicate index needs them, column by column (500k rows, no objects).
 
-    id: int
-    phash: str
-    status: ReferenceStatus
-    guild_id: int | None
-    character_id: int
+    `guild_ids` holds None for a global reference; `statuses` the status values ("pending", "approved").
+    """
+
+    ids: tuple[int, ...] = ()
+    phashes: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()
+    guild_ids: tuple[int | None, ...] = ()
+    character_ids: tuple[int, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.ids)
 
 
 class HashReading(StoreSessions):
@@ -35,7 +41,7 @@ class HashReading(StoreSessions):
 
     async def reference_hashes(
         self, *, character_ids: Iterable[int] | None = None, reference_ids: Iterable[int] = ()
-    ) -> list[ReferenceHash]:
+    ) -> ReferenceHashes:
         """Every pending and approved reference of every scope, oldest first; or only these characters' and these.
 
         Rejected ones are left out: a rejected picture is not a duplicate of anything.
@@ -53,13 +59,13 @@ class HashReading(StoreSessions):
                 for column, wanted in ((Reference.character_id, character_ids), (Reference.id, reference_ids))
                 for ids in _batched(sorted(set(wanted)))
             ]
-        found: dict[int, ReferenceHash] = {}
+        rows: list[Row] = []
         async with self._reading() as session:  # one snapshot, however many batches
             for batch in batches:
-                for row in await session.execute(batch):
-                    status = ReferenceStatus(row.status)
-                    found[row.id] = ReferenceHash(row.id, row.phash, status, row.guild_id, row.character_id)
-        return [found[reference_id] for reference_id in sorted(found)]
+                rows.extend((await session.execute(batch)).all())
+        if len(batches) > 1:
+            rows = sorted({row.id: row for row in rows}.values(), key=lambda row: row.id)
+        return ReferenceHashes(*map(tuple, zip(*rows, strict=True))) if rows else ReferenceHashes()
 
 
 def _batched(ids: list[int]) -> list[list[int]]:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from bot.recognition import hash_index
-from bot.recognition.hash_index import HashEntry, HashIndex, chunk_layout, hash_value, popcount
+from bot.recognition.hash_index import HashEntry, HashIndex, chunk_layout, hash_value, hash_values, popcount
 
 GUILDS = (None, 7, 8)
 
@@ -132,6 +132,13 @@ def test_hash_text_and_popcount() -> None:
     assert hash_value("c3a5e1f00f1e5a3c") == 0xC3A5E1F00F1E5A3C
     for text in ("", "0", "c3a5e1f00f1e5a3c0", "c3a5_1f00f1e5a3c", " 3a5e1f00f1e5a3c", "g3a5e1f00f1e5a3c"):
         assert hash_value(text) is None
+    texts = ["c3a5e1f00f1e5a3c", "", "FFFFFFFFFFFFFFFF", "c3a5_1f00f1e5a3c", "٣3a5e1f00f1e5a3c", "0000000000000001"]
+    parsed, valid = hash_values(texts)
+    assert valid.tolist() == [hash_value(text) is not None for text in texts]
+    assert [int(value) for value, ok in zip(parsed, valid, strict=True) if ok] == [
+        value for text in texts if (value := hash_value(text)) is not None
+    ]
+    assert hash_values([])[0].shape == (0,)
     values = np.array([0, 1, 2**64 - 1, 0xF0F0, 2**63], np.uint64)
     assert popcount(values).tolist() == [0, 1, 64, 8, 1]
 
