@@ -86,7 +86,7 @@ async def open_services(settings: Settings, *, analyzer: Analyzer | None = None)
     A given analyzer (e.g. the started pool) stays its caller's: `Services.close` leaves it open.
     """
     identity, tags = await asyncio.to_thread(read_tagger_tags, settings)
-    vocabulary = select_vocabulary(tags, tagger=identity)
+    vocabulary = select_vocabulary(tags, tagger=identity, mcut=settings.recognition.tag_mcut)
     # The gallery compares embeddings with the small metrics model in this process, even when a pool embeds;
     # a command that analyses nothing needs only which embedder made the vectors, so it loads no model.
     if isinstance(analyzer, NoAnalysis):
@@ -143,6 +143,6 @@ async def open_services(settings: Settings, *, analyzer: Analyzer | None = None)
         guild_settings=GuildSettings(GuildSettingsStore.beside(store)),
         changes=changes,
         similar=SimilarService(store, analyzer, gallery, images),
-        tags=TagService(analyzer, tags, tagger=identity),
+        tags=TagService(analyzer, tags, tagger=identity, mcut=settings.recognition.tag_mcut),
         owns_analyzer=owns_analyzer,
     )

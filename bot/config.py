@@ -48,6 +48,11 @@ class RecognitionSettings(BaseModel):
     embedder: str = Field("ccip-caformer-24-randaug-pruned", description="Model card of the character embedder.")
     face_detection: bool = Field(False, description="Detect faces and identify each face on its own.")
     detector: str = Field("face_detect_v1.4_s", description="Model card of the face detector.")
+    tag_mcut: bool = Field(
+        False,
+        description="WD taggers: cut tags per picture by MCut (characters at least the card's 0.15), as SmilingWolf's "
+        "reference offers, instead of the card's fixed 0.35 (general) and 0.85 (character).",
+    )
     feature_blocks: bool = Field(
         True, description="Add the bundled CNN and (with the `faces` extra) face/head palette blocks to the tags."
     )

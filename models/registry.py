@@ -51,7 +51,9 @@ class ModelCard:
     summary: str
     revision: str = "main"
     thresholds: Mapping[str, float] = field(default_factory=dict)
-    """Defaults documented upstream; a model's own shipped file (metrics.json) wins where it exists."""
+    """Values documented upstream that the code reads: WD `general`, `character`, `character_mcut_floor`
+    (models.tag_thresholds), the detector's `confidence` and `iou` (models.download). CCIP has none: its
+    threshold ships beside the model in metrics.json, which is always fetched and always wins."""
 
     @property
     def subfolder(self) -> str:
@@ -100,6 +102,7 @@ CARDS: tuple[ModelCard, ...] = (
     _wd_card("wd-swinv2-tagger-v3", 467, "WD v3 SwinV2 tagger, 448 px, ~10.8k Danbooru tags (default)"),
     _wd_card("wd-vit-tagger-v3", 378, "WD v3 ViT tagger, 448 px; a little faster than SwinV2"),
     _wd_card("wd-convnext-tagger-v3", 395, "WD v3 ConvNeXt tagger, 448 px"),
+    _wd_card("wd-vit-large-tagger-v3", 1260, "WD v3 ViT-Large tagger, 448 px; as large and slow as EVA02-Large"),
     _wd_card("wd-eva02-large-tagger-v3", 1260, "WD v3 EVA02-Large tagger, 448 px; best and slowest"),
     ModelCard(
         name=CCIP_MODEL,
@@ -110,7 +113,6 @@ CARDS: tuple[ModelCard, ...] = (
         approx_size_mb=150,
         preprocessing=Preprocessing.CCIP,
         summary="CCIP character embedding (768-d) and its learned difference metric",
-        thresholds=_frozen({"same_character": 0.17847511429108218}),
     ),
     ModelCard(
         name=FACE_MODEL,

@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from models.registry import get_card, is_known
+from models.tag_thresholds import WD_CHARACTER_THRESHOLD, TagCutoff, wd_cutoffs
 from models.tagger import TagCategory, TagList
 
 PALETTE_TAGGER_NAME = "palette"
 """The project's own colour-layout tagger: every general tag it emits describes colours, so all are kept."""
 
-DEFAULT_CHARACTER_THRESHOLD = 0.85
+DEFAULT_CHARACTER_THRESHOLD = WD_CHARACTER_THRESHOLD
 """WD v3's documented character-tag threshold, used for a WD folder that is not a model card."""
 
 COLOURS = (
@@ -74,8 +74,8 @@ class Vocabulary:
     character_indices: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     """Output columns of the tagger's own character tags (category 4): zero-enrollment matches."""
     character_names: tuple[str, ...] = ()
-    character_threshold: float = DEFAULT_CHARACTER_THRESHOLD
-    """Probability at which a character tag counts as the tagger naming that character."""
+    character_cutoff: TagCutoff = field(default_factory=lambda: TagCutoff(DEFAULT_CHARACTER_THRESHOLD))
+    """Above which probability a character tag counts as the tagger naming that character (fixed, or MCut)."""
 
     def __len__(self) -> int:
         return len(self.names)
@@ -84,14 +84,22 @@ class Vocabulary:
         """Restrict full tag vectors ([n_tags] or [n, n_tags]) to the vocabulary's columns."""
         return np.asarray(tag_probs, dtype=np.float32)[..., self.indices]
 
+    def character_threshold_for(self, tag_probs: np.ndarray) -> float:
+        """The character threshold for one picture's tag vector (MCut reads its character probabilities)."""
+        return self.character_cutoff.of(np.asarray(tag_probs, dtype=np.float32).reshape(-1)[self.character_indices])
+
 
 def is_character_tag(name: str) -> bool:
     """True for a WD general tag that describes the character herself (hair, eyes, ears, horns, ...)."""
     return any(pattern.match(name) for pattern in _PATTERNS)
 
 
-def select_vocabulary(tags: TagList, *, tagger: str) -> Vocabulary:
-    """Pick the invariant columns of a tagger; the palette tagger keeps all its general tags."""
+def select_vocabulary(tags: TagList, *, tagger: str, mcut: bool = False) -> Vocabulary:
+    """Pick the invariant columns of a tagger; the palette tagger keeps all its general tags.
+
+    `mcut` names characters above the tagger's MCut cutoff per picture (at least the card's floor) instead of
+    its fixed character threshold, as SmilingWolf's reference offers.
+    """
     general = tags.indices(TagCategory.GENERAL)
     base_name = tagger.split("@", 1)[0]
     if base_name == PALETTE_TAGGER_NAME:
@@ -109,12 +117,10 @@ def select_vocabulary(tags: TagList, *, tagger: str) -> Vocabulary:
         names=tuple(tags.names[index] for index in indices),
         character_indices=characters,
         character_names=tuple(tags.names[index] for index in characters),
-        character_threshold=character_threshold(base_name),
+        character_cutoff=wd_cutoffs(base_name, mcut=mcut)[1],
     )
 
 
 def character_threshold(tagger_name: str) -> float:
     """The model card's character threshold for a hub tagger, else WD v3's documented default."""
-    if is_known(tagger_name):
-        return float(get_card(tagger_name).thresholds.get("character", DEFAULT_CHARACTER_THRESHOLD))
-    return DEFAULT_CHARACTER_THRESHOLD
+    return wd_cutoffs(tagger_name)[1].threshold

@@ -120,7 +120,10 @@ class IdentifyService:
         matches = [_gallery_match(candidate) for candidate in ranking.candidates[:limit]]
         vocabulary = self.gallery.vocabulary
         named = model_characters(
-            region.tag_probs, vocabulary.character_indices, vocabulary.character_names, vocabulary.character_threshold
+            region.tag_probs,
+            vocabulary.character_indices,
+            vocabulary.character_names,
+            vocabulary.character_threshold_for(region.tag_probs),
         )
         for model_character in named:
             matches = _merge(matches, model_character, ranking)

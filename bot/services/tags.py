@@ -2,8 +2,10 @@
 
 A WD tagger has three categories: general tags (hair, clothes, pose...), its own character tags and the
 rating. The offline palette tagger has only general tags, one per colour and region (`top_yellow`), so its
-tags are also grouped by region. Thresholds are the model card's (WD v3: general 0.35, character 0.85);
-a palette tag is kept from PALETTE_THRESHOLD, where its colour fills a sixteenth of the region.
+tags are also grouped by region. Thresholds are the model card's (WD v3: general 0.35, character 0.85), or with
+`mcut` each category's MCut cutoff for the picture (characters at least the card's 0.15), as SmilingWolf's
+reference offers (models.tag_thresholds); a palette tag is kept from PALETTE_THRESHOLD, where its colour
+fills a sixteenth of the region.
 """
 
 from __future__ import annotations
@@ -13,17 +15,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from bot.recognition.analysis import Analyzer, InferenceJob
-from bot.recognition.vocabulary import PALETTE_TAGGER_NAME, character_threshold
+from bot.recognition.vocabulary import PALETTE_TAGGER_NAME
 from bot.services.identify import job_owner
 from models.errors import ModelUnavailable
 from models.palette import FRACTION_POWER, REGIONS
-from models.registry import get_card, is_known
+from models.tag_thresholds import TagCutoff, wd_cutoffs
 from models.tagger import TagCategory, TagList
 
 PALETTE_THRESHOLD = (1 / 16) ** FRACTION_POWER
 """A palette tag is f ** FRACTION_POWER for the fraction f of its region in that colour: 0.5 is f = 1/16."""
-WD_GENERAL_THRESHOLD = 0.35
-"""WD v3's documented general-tag threshold, for a WD folder that is not a model card."""
 MAX_TAGS = 60
 """Most tags of one category listed (a WD tagger can pass a hundred general tags on a busy picture)."""
 
@@ -46,7 +46,7 @@ class TagsResult:
     rating: tuple[TagScore, ...]
     """The most likely rating (ratings exclude each other); empty for a tagger without ratings."""
     thresholds: tuple[tuple[str, float], ...]
-    """(category, threshold) for general and character."""
+    """(category, threshold) for general and character, as used on this picture."""
     palette: bool = False
 
     def regions(self) -> tuple[tuple[str, tuple[TagScore, ...]], ...]:
@@ -66,14 +66,13 @@ class TagsResult:
         return tuple(grouped)
 
 
-def general_threshold(tagger: str) -> float:
-    """The general-tag threshold of a tagger identity (`name@version`)."""
+def tag_cutoffs(tagger: str, *, mcut: bool = False) -> tuple[TagCutoff, TagCutoff]:
+    """(general, character) cutoffs of a tagger identity (`name@version`); the palette's are its own and fixed."""
     name = tagger.split("@", 1)[0]
+    general, character = wd_cutoffs(name, mcut=mcut)
     if name == PALETTE_TAGGER_NAME:
-        return PALETTE_THRESHOLD
-    if is_known(name):
-        return float(get_card(name).thresholds.get("general", WD_GENERAL_THRESHOLD))
-    return WD_GENERAL_THRESHOLD
+        return TagCutoff(PALETTE_THRESHOLD), character
+    return general, character
 
 
 def _above(tag_list: TagList, probs: np.ndarray, category: TagCategory, threshold: float) -> tuple[TagScore, ...]:
@@ -86,12 +85,11 @@ def _above(tag_list: TagList, probs: np.ndarray, category: TagCategory, threshol
 class TagService:
     """Runs the tagger on a picture and reads its tags against the thresholds."""
 
-    def __init__(self, analyzer: Analyzer, tag_list: TagList, *, tagger: str) -> None:
+    def __init__(self, analyzer: Analyzer, tag_list: TagList, *, tagger: str, mcut: bool = False) -> None:
         self.analyzer = analyzer
         self.tag_list = tag_list
         self.tagger = tagger
-        self.general_threshold = general_threshold(tagger)
-        self.character_threshold = character_threshold(tagger.split("@", 1)[0])
+        self.general_cutoff, self.character_cutoff = tag_cutoffs(tagger, mcut=mcut)
 
     async def tags(self, image: bytes, *, owner: int | None = None) -> TagsResult:
         """The whole picture's tags (no face crops: tags describe the picture as posted); `owner`: who asked."""
@@ -112,11 +110,13 @@ class TagService:
                 detail=f"{probs.size} probabilities for {len(self.tag_list)} tags of {self.tagger}",
             )
         ratings = _above(self.tag_list, probs, TagCategory.RATING, 0.0)
+        general = self.general_cutoff.of(probs[self.tag_list.indices(TagCategory.GENERAL)])
+        character = self.character_cutoff.of(probs[self.tag_list.indices(TagCategory.CHARACTER)])
         return TagsResult(
             tagger=self.tagger,
-            general=_above(self.tag_list, probs, TagCategory.GENERAL, self.general_threshold),
-            character=_above(self.tag_list, probs, TagCategory.CHARACTER, self.character_threshold),
+            general=_above(self.tag_list, probs, TagCategory.GENERAL, general),
+            character=_above(self.tag_list, probs, TagCategory.CHARACTER, character),
             rating=ratings[:1],
-            thresholds=(("general", self.general_threshold), ("character", self.character_threshold)),
+            thresholds=(("general", general), ("character", character)),
             palette=self.tagger.split("@", 1)[0] == PALETTE_TAGGER_NAME,
         )
