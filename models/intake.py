@@ -20,7 +20,7 @@ from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from models.errors import ImageRejected
 from models.frames import MAX_FRAMES_COUNTED, count_gif_frames, count_tiff_directories
-from models.rgb import to_rgb
+from models.rgb import imgutils_view, to_rgb
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +49,14 @@ class LoadedImage:
     frame_count: int
     original_mode: str
     original_size: tuple[int, int]
+    imgutils_image: Image.Image | None = None
+    """The same pixels as imgutils would hand CCIP and YOLO, when they differ from `image` (a palette picture's
+    transparent colour kept instead of white: models.rgb.imgutils_view); None: feed every model `image`."""
+
+    @property
+    def hub_image(self) -> Image.Image:
+        """The picture for the imgutils families (CCIP, the YOLO face detector)."""
+        return self.image if self.imgutils_image is None else self.imgutils_image
 
 
 def sniff_image_type(data: bytes) -> str | None:
@@ -165,6 +173,7 @@ def _decode(
         image.load()
         upright = _apply_exif_orientation(image)
         rgb = to_rgb(upright)
+        keyed = imgutils_view(upright)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         _reject_too_many_pixels((width, height), max_pixels, detail=str(exc))
     except MemoryError:  # over the worker's memory limit: a cost, not damage (the worker names it)
@@ -173,8 +182,9 @@ def _decode(
         _reject_broken(exc, data, stage="decode")
     if rgb is image:
         rgb = image.copy()  # never hand back the file-backed object itself
-    if limits.max_side is not None and max(rgb.size) > limits.max_side:
-        rgb.thumbnail((limits.max_side, limits.max_side), Image.Resampling.BICUBIC, reducing_gap=2.0)
+    for picture in (rgb, keyed):
+        if picture is not None and limits.max_side is not None and max(picture.size) > limits.max_side:
+            picture.thumbnail((limits.max_side, limits.max_side), Image.Resampling.BICUBIC, reducing_gap=2.0)
     rotated = upright.size != image.size
     original_size = (height, width) if rotated else (width, height)
     return LoadedImage(
@@ -183,6 +193,7 @@ def _decode(
         frame_count=frame_count,
         original_mode=original_mode,
         original_size=original_size,
+        imgutils_image=keyed,
     )
 
 

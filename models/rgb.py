@@ -1,7 +1,9 @@
 """Any Pillow mode to 8-bit RGB: transparency composited on white, 16-bit and float pixels scaled, not clipped.
 
 Models trained on anime art expect a white background and 8-bit colour; intake and every preprocessing
-path share this one conversion so a picture looks the same to each model.
+path share this one conversion so a picture looks the same to each model. The one exception is
+`imgutils_view`: CCIP and the YOLO face detector are fed as deepghs/imgutils feeds them, and imgutils
+keeps a palette picture's transparent colour instead of painting it white.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ WHITE = (255, 255, 255)
 
 _HIGH_DEPTH_MODES = {"I;16", "I;16L", "I;16B", "I;16N", "I", "F"}
 _PREMULTIPLIED_MODES = {"La", "RGBa"}
+_KEY_COLOUR_MODES = {"P", "PA", "RGB"}
+"""Modes whose transparency imgutils ignores: Pillow refuses them as a paste mask (it takes 1, L, LA, RGBA, RGBa)."""
 
 
 def to_rgb(image: Image.Image) -> Image.Image:
@@ -30,6 +34,25 @@ def to_rgb(image: Image.Image) -> Image.Image:
     if image.has_transparency_data:
         return composite_on_white(image.convert("RGBA"))
     return image.convert("RGB")
+
+
+def imgutils_view(image: Image.Image) -> Image.Image | None:
+    """The picture as imgutils' `load_image(mode="RGB")` gives it to CCIP and YOLO, where that differs from `to_rgb`.
+
+    imgutils (`imgutils/data/image.py`: `has_alpha_channel`, `add_background_for_rgba`, default
+    `force_background="white"`) pastes a picture with transparency over white using the picture itself as
+    the mask. Pillow accepts only 1, L, LA, RGBA and RGBa masks, so for a palette picture (P, PA) or an RGB
+    one with a transparent colour the paste raises, imgutils falls back to the picture as it was, and
+    `convert("RGB")` drops the transparency: the transparent palette entry keeps its own colour. RGBA and
+    LA are painted on white exactly as `to_rgb` does, so None means "use `to_rgb`'s picture". Two cases are
+    left to `to_rgb` on purpose: a grey picture with a transparent grey (imgutils' paste would use the grey
+    values themselves as the mask) and 16-bit pictures (imgutils' conversion clips them to white).
+    """
+    if image.mode not in _KEY_COLOUR_MODES or not image.has_transparency_data:
+        return None
+    plain = image.copy() if image.mode == "RGB" else image.convert("RGB")
+    plain.info.pop("transparency", None)  # Pillow carries the key over as an RGB tuple; imgutils never reads it
+    return plain
 
 
 def _deep_to_rgb(image: Image.Image) -> Image.Image:

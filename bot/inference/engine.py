@@ -122,19 +122,20 @@ class RecognitionEngine:
             max_side=WORKING_SIDE_FACTOR * max(self.draft, MIN_DRAFT_SIDE),
         )
         picture = loaded.image
-        (whole,) = self._regions_of([picture], [None])
+        hub = loaded.hub_image  # CCIP and the face detector see the picture as imgutils hands it to them
+        (whole,) = self._regions_of([picture], [None], [hub])
         picked = None
         if self.blocks is not None:
             picked = self.blocks.extract(picture, all_faces=job.detect_faces, mirror=job.mirror)
             whole = replace(whole, blocks=with_mirror(picked.blocks, picked.mirrored))
         faces: tuple[RegionAnalysis, ...] = ()
         if job.detect_faces and self.detector is not None:
-            faces = self._faces(picture, loaded.original_size)
+            faces = self._faces(picture, loaded.original_size, hub)
         elif job.detect_faces and picked is not None and len(picked.faces) > 1:
-            faces = self._block_faces(picture, loaded.original_size, picked)
+            faces = self._block_faces(picture, loaded.original_size, picked, hub)
         face_embedding, searched = None, False
         if job.largest_face and self.detector is not None and self.embedder is not None:
-            face_embedding, searched = self._largest_face(picture), True
+            face_embedding, searched = self._largest_face(hub), True
         notes: list[str] = []
         if loaded.frame_count > 1:
             notes.append(f"animated image: used the first of {loaded.frame_count} frames")
@@ -160,11 +161,13 @@ class RecognitionEngine:
         )
 
     def _block_faces(
-        self, picture: Image.Image, original_size: tuple[int, int], picked: PictureBlocks
+        self, picture: Image.Image, original_size: tuple[int, int], picked: PictureBlocks, hub: Image.Image
     ) -> tuple[RegionAnalysis, ...]:
         """Each face the blocks' detector found, tagged on its own crop and carrying its own face-box blocks."""
-        crops = [picture.crop(expand_box(face.box, picture.size, FACE_MARGIN)) for face in picked.faces]
-        regions = self._regions_of(crops, [face.box for face in picked.faces])
+        grown = [expand_box(face.box, picture.size, FACE_MARGIN) for face in picked.faces]
+        regions = self._regions_of(
+            [picture.crop(box) for box in grown], [face.box for face in picked.faces], [hub.crop(box) for box in grown]
+        )
         return tuple(
             RegionAnalysis(
                 scale_box(face.box, picture.size, original_size),
@@ -176,17 +179,23 @@ class RecognitionEngine:
             for region, face, blocks in zip(regions, picked.faces, picked.per_face, strict=True)
         )
 
-    def _faces(self, picture: Image.Image, original_size: tuple[int, int]) -> tuple[RegionAnalysis, ...]:
+    def _faces(
+        self, picture: Image.Image, original_size: tuple[int, int], hub: Image.Image
+    ) -> tuple[RegionAnalysis, ...]:
         """Each face analysed on its own crop (grown by FACE_MARGIN), reported with its box in upload pixels."""
         detections = [
             detection
-            for detection in self.detector.detect(picture)
+            for detection in self.detector.detect(hub)
             if detection.box[2] > detection.box[0] and detection.box[3] > detection.box[1]
         ]
         if not detections:
             return ()
-        crops = [picture.crop(expand_box(detection.box, picture.size, FACE_MARGIN)) for detection in detections]
-        regions = self._regions_of(crops, [detection.box for detection in detections])
+        grown = [expand_box(detection.box, picture.size, FACE_MARGIN) for detection in detections]
+        regions = self._regions_of(
+            [picture.crop(box) for box in grown],
+            [detection.box for detection in detections],
+            [hub.crop(box) for box in grown],
+        )
         return tuple(
             RegionAnalysis(
                 scale_box(detection.box, picture.size, original_size),
@@ -210,11 +219,13 @@ class RecognitionEngine:
         crop = picture.crop(expand_box(largest, picture.size, FACE_MARGIN))
         return np.asarray(self.embedder.embed_batch([crop]), dtype=np.float32)[0]
 
-    def _regions_of(self, pictures: list[Image.Image], boxes: Sequence[Box | None]) -> list[RegionAnalysis]:
-        """Tag probabilities (and embeddings) of several pictures in one run of each model."""
+    def _regions_of(
+        self, pictures: list[Image.Image], boxes: Sequence[Box | None], hub_pictures: list[Image.Image]
+    ) -> list[RegionAnalysis]:
+        """Tag probabilities of several pictures and embeddings of their imgutils views, in one run of each model."""
         tag_probs = np.asarray(self.tagger.predict_batch(pictures), dtype=np.float32)
         embeddings = (
-            np.asarray(self.embedder.embed_batch(pictures), dtype=np.float32) if self.embedder is not None else None
+            np.asarray(self.embedder.embed_batch(hub_pictures), dtype=np.float32) if self.embedder is not None else None
         )
         return [
             RegionAnalysis(
