@@ -68,6 +68,7 @@ class Services:
             if not self._unapplied:
                 return 0
             reloaded = await reload_characters(self.gallery, self.store, self._unapplied)
+            await self.enrollment.duplicates.catch_up()  # new submissions of other processes, before anyone asks
             self._unapplied.clear()
             return reloaded
 
@@ -110,6 +111,15 @@ async def open_services(settings: Settings, *, analyzer: Analyzer | None = None)
             block_weights=settings.recognition.block_weights if settings.recognition.feature_blocks else None,
             shrinkage=settings.recognition.shrinkage,
         )
+        enrollment = EnrollmentService(
+            store,
+            analyzer,
+            gallery,
+            ReferenceImages(settings.reference_dir),
+            duplicate_hash_distance=settings.recognition.duplicate_hash_distance,
+            submissions_per_hour=settings.enrollment.submissions_per_hour,
+        )
+        await enrollment.duplicates.load()  # one narrow query; after the feed started, like the gallery
     except BaseException:
         try:
             if owns_analyzer and analyzer is not None:
@@ -117,16 +127,8 @@ async def open_services(settings: Settings, *, analyzer: Analyzer | None = None)
         finally:
             await store.close()
         raise
-    images = ReferenceImages(settings.reference_dir)
+    images = enrollment.images
     recognition = settings.recognition
-    enrollment = EnrollmentService(
-        store,
-        analyzer,
-        gallery,
-        images,
-        duplicate_hash_distance=recognition.duplicate_hash_distance,
-        submissions_per_hour=settings.enrollment.submissions_per_hour,
-    )
     return Services(
         settings=settings,
         store=store,

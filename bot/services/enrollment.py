@@ -240,6 +240,7 @@ class EnrollmentService:
             if newly_written:
                 self.images.discard(relative_path)
             raise
+        self.duplicates.note(reference)
         if reference.status is ReferenceStatus.APPROVED:
             self.gallery.add(character, reference)
         return EnrollmentResult(character=character, reference=reference, created_character=existing is None)
@@ -272,6 +273,7 @@ class EnrollmentService:
     async def approve(self, reference_id: int, *, reviewer_id: int) -> ReferenceRecord:
         """Approve a pending submission; the gallery serves it from the next query on."""
         reference = await self.store.review_reference(reference_id, approve=True, reviewer_id=reviewer_id)
+        self.duplicates.note(reference)
         character = await self.store.get_character(reference.character_id)
         if character is not None:
             self.gallery.add(character, reference)  # left out (and logged) when made by other models
@@ -280,6 +282,7 @@ class EnrollmentService:
     async def reject(self, reference_id: int, *, reviewer_id: int) -> ReferenceRecord:
         """Reject a pending submission; it never enters the gallery."""
         reference = await self.store.review_reference(reference_id, approve=False, reviewer_id=reviewer_id)
+        self.duplicates.forget(reference_id)
         self.gallery.remove_reference(reference_id)
         return reference
 
@@ -289,6 +292,7 @@ class EnrollmentService:
         if reference is None:
             raise NotFound(f"There is no reference #{reference_id}.")
         await self.store.remove_reference(reference_id, actor_id=actor_id)
+        self.duplicates.forget(reference_id)
         self.gallery.remove_reference(reference_id)
         await self._discard_unused([reference.image_path])
 
@@ -297,6 +301,7 @@ class EnrollmentService:
         references = await self.store.list_references(status=None, character_id=character_id, all_scopes=True)
         paths = [reference.image_path for reference in references]
         await self.store.remove_character(character_id, actor_id=actor_id)
+        self.duplicates.forget_character(character_id)
         self.gallery.remove_character(character_id)
         await self._discard_unused(paths)
 

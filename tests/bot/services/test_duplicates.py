@@ -112,7 +112,8 @@ async def test_a_duplicate_stored_by_another_process_is_refused(services: Servic
     assert caught.value.reference_id == elsewhere.reference.id
 
     cli = await other_process.enrollment.enroll_approved("Alice", picture(BLONDE, 1))
-    assert await services.refresh() == 2  # Bea and Alice
+    assert await services.refresh() == 2  # Bea and Alice; the bot's periodic refresh brings the index along too
+    assert services.enrollment.duplicates.index.entry(cli.reference.id) is not None
     with pytest.raises(DuplicateReference):
         await services.enrollment.enroll_approved("Alice", copy_of(BLONDE, 1))
 
