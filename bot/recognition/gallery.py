@@ -11,20 +11,22 @@ best-k CCIP differences (tag distance breaks ties); without, by the gallery-fitt
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from bot.recognition.block_index import BlockIndex
 from bot.recognition.blocks import BLOCK_UNKNOWN_DISTANCE as BLOCK_SCALE
-from bot.recognition.blocks import TAGS_BLOCK, BlockIndex, BlockScores, gap_shares
+from bot.recognition.blocks import TAGS_BLOCK, gap_shares
 from bot.recognition.cutoff import first_cutoff
 from bot.recognition.embedding import BEST_K, EmbeddingMetric
-from bot.recognition.evidence import explain_tags
+from bot.recognition.explanations import TagExplanations, visible
 from bot.recognition.face_matching import FaceMatching
 from bot.recognition.identity import ModelIdentity
-from bot.recognition.profile import CharacterProfile, build_profile, profile_distances
+from bot.recognition.profile import CharacterProfile, profile_distances
 from bot.recognition.ranking import EmbeddingMatrix, RankedCharacter, Ranking, RankingSnapshot, TagEvidence
+from bot.recognition.row_records import RowRecords
 from bot.recognition.vocabulary import Vocabulary
 from bot.store.records import CharacterRecord, ReferenceRecord, ReferenceStatus
 from models.blocks import split_mirror
@@ -32,6 +34,7 @@ from models.blocks import split_mirror
 __all__ = ["Gallery", "RankedCharacter", "Ranking", "TagEvidence", "visible"]
 
 log = logging.getLogger(__name__)
+OTHER_MODELS = "reference %d was made by %s, the gallery uses %s; run `waifu-bot reindex`"
 
 
 @dataclass(frozen=True, eq=False)
@@ -62,12 +65,7 @@ class _Entry:
     """Profile cache per querying guild (None: global references only)."""
 
 
-def visible(owner_guild: int | None, guild_id: int | None) -> bool:
-    """A global record serves everyone; a guild's record serves only that guild."""
-    return owner_guild is None or owner_guild == guild_id
-
-
-class Gallery(FaceMatching):
+class Gallery(FaceMatching, TagExplanations):
     """Approved references of one tagger (and embedder) identity, grouped by character, with cached profiles."""
 
     def __init__(
@@ -100,6 +98,8 @@ class Gallery(FaceMatching):
         self.skipped = 0
         """Approved references of other models left out by `load` (they wait for `waifu-bot reindex`)."""
         self._entries: dict[int, _Entry] = {}
+        self._departed: dict[int, CharacterRecord] = {}
+        """Records of characters removed lately, for rankings taken before they left (see `record`)."""
         self._matrix: EmbeddingMatrix | None = None
 
     def accepts(self, reference: ReferenceRecord) -> bool:
@@ -119,18 +119,22 @@ class Gallery(FaceMatching):
         entry = self._entries.get(character_id)
         return len(entry.vectors) if entry else 0
 
-    def add(self, character: CharacterRecord, reference: ReferenceRecord) -> bool:
+    def add_many(self, pairs: Iterable[tuple[CharacterRecord, ReferenceRecord]]) -> int:
+        """Index many approved references (a load): the block statistics take them in one product per block."""
+        batch: list = []
+        added = sum(self.add(character, reference, batch=batch) for character, reference in pairs)
+        if self.blocks is not None:
+            self.blocks.add_many(batch)
+        return added
+
+    def add(self, character: CharacterRecord, reference: ReferenceRecord, *, batch: list | None = None) -> bool:
         """Index an approved reference; one made by other models is left out (False) until reindexed."""
         if reference.status is not ReferenceStatus.APPROVED:
             raise ValueError(f"reference {reference.id} is {reference.status}, only approved ones are indexed")
         if not self.accepts(reference):
+            made, used = f"{reference.tagger} / {reference.embedder}", f"{self.tagger} / {self.embedder}"
             log.warning(
-                "reference %d was made by %s / %s, the gallery uses %s / %s; run `waifu-bot reindex`",
-                reference.id,
-                reference.tagger,
-                reference.embedder,
-                self.tagger,
-                self.embedder,
+                "reference %d was made by %s, the gallery uses %s; run `waifu-bot reindex`", reference.id, made, used
             )
             return False
         entry = self._entries.setdefault(character.id, _Entry(character))
@@ -147,7 +151,10 @@ class Gallery(FaceMatching):
         face = reference.face_embedding if embedding is not None else None
         entry.vectors[reference.id] = added = _Reference(reference.guild_id, tags, embedding, blocks, mirrored, face)
         for view in added.views if self.blocks is not None else ():
-            self.blocks.add(character.id, view)
+            if batch is not None:  # `add_many` counts them all at once
+                batch.append((character.id, view, reference.guild_id, character.guild_id))
+            else:
+                self.blocks.add(character.id, view, scope=reference.guild_id, character_scope=character.guild_id)
         entry.profiles.clear()
         self._matrix = None
         return True
@@ -159,6 +166,8 @@ class Gallery(FaceMatching):
             entry.character = character
             entry.profiles.clear()
             self._matrix = None
+            if self.blocks is not None:
+                self.blocks.set_scope(character.id, character.guild_id)
 
     def remove_reference(self, reference_id: int) -> None:
         """Drop one reference (removed or rejected) and rebuild only its character."""
@@ -168,12 +177,13 @@ class Gallery(FaceMatching):
                 entry.profiles.clear()
                 self._matrix = None
                 if not entry.vectors:
-                    del self._entries[character_id]
+                    self._depart(self._entries.pop(character_id))
                 return
 
     def remove_character(self, character_id: int) -> None:
         """Drop a character and all its references."""
         if (entry := self._entries.pop(character_id, None)) is not None:
+            self._depart(entry)
             for reference in entry.vectors.values():
                 self._forget(character_id, reference)
             self._matrix = None
@@ -181,12 +191,22 @@ class Gallery(FaceMatching):
     def _forget(self, character_id: int, reference: _Reference | None) -> None:
         """Take a reference's blocks out of the fitted metric's statistics."""
         for view in reference.views if self.blocks is not None and reference is not None else ():
-            self.blocks.add(character_id, view, sign=-1)
+            self.blocks.add(character_id, view, sign=-1, scope=reference.guild_id)
 
     def references(self, guild_id: int | None) -> list[tuple[CharacterRecord, int, _Reference]]:
         """(character, reference id, vectors) of every indexed reference the guild may see, for /similar."""
         shown = (entry for entry in self._entries.values() if visible(entry.character.guild_id, guild_id))
         return [(e.character, i, ref) for e in shown for i, ref in e.vectors.items() if visible(ref.guild_id, guild_id)]
+
+    def record(self, character_id: int) -> CharacterRecord:
+        """A character's record; one removed since a ranking was taken is still answered from the departed."""
+        entry = self._entries.get(character_id)
+        return entry.character if entry is not None else self._departed[character_id]
+
+    def _depart(self, entry: _Entry) -> None:
+        self._departed[entry.character.id] = entry.character
+        if len(self._departed) > 4096:
+            del self._departed[next(iter(self._departed))]
 
     def has_character(self, character_id: int, *, guild_id: int | None = None) -> bool:
         """True when this guild can see at least one reference of the character."""
@@ -216,6 +236,17 @@ class Gallery(FaceMatching):
         The snapshot never reads the gallery again, so its `rank` may run in a thread while the gallery changes.
         """
         query = self.vocabulary.select(tag_probs)
+        if self.blocks is not None:
+            plan = self.blocks.plan({**(blocks or {}), TAGS_BLOCK: query}, guild_id)
+            if plan.calibrated:  # block scales need two characters; until then, the tag rule below
+
+                def ranked() -> tuple[RowRecords, np.ndarray, np.ndarray]:
+                    rows, scores = plan.compute()
+                    return RowRecords(self, plan.ids[rows]), scores.combined, scores.absolute
+
+                return RankingSnapshot(
+                    (), np.zeros(0), self.unknown_distance, confidence_at=BLOCK_SCALE, deferred=ranked, heavy=plan.heavy
+                )
         characters: list[CharacterRecord] = []
         profiles: list[CharacterProfile] = []
         for entry in self._entries.values():
@@ -226,16 +257,7 @@ class Gallery(FaceMatching):
                 characters.append(entry.character)
                 profiles.append(profile)
         tag_distances = np.asarray(profile_distances(query, profiles) if profiles else [], dtype=np.float64)
-        scores = self.block_scores(query, characters, guild_id, blocks) if self.blocks is not None else None
-        if scores is not None and scores.calibrated:  # block scales need two characters; until then, the tag rule
-            return RankingSnapshot(
-                tuple(characters),
-                scores.combined,
-                self.unknown_distance,
-                confidence_at=BLOCK_SCALE,
-                verdict=scores.absolute,
-            )
-        tag_threshold = self.cutoff.fallback if scores is not None else self.unknown_distance
+        tag_threshold = self.cutoff.fallback if self.blocks is not None else self.unknown_distance
         snapshot = RankingSnapshot(tuple(characters), tag_distances, tag_threshold)
         if self.metric is None or embedding is None:
             return snapshot
@@ -248,39 +270,18 @@ class Gallery(FaceMatching):
             threshold=float(self.unknown_difference),
         )
 
-    def block_scores(
-        self,
-        query: np.ndarray,
-        characters: list[CharacterRecord],
-        guild_id: int | None,
-        blocks: Mapping[str, np.ndarray] | None,
-    ) -> BlockScores:
-        """The fitted metric's distances (and each block's part) of a query's blocks to these characters."""
-        assert self.blocks is not None
-        profiles = [
-            self.blocks.profile(
-                (character.id, guild_id),
-                [
-                    v
-                    for r in self._entries[character.id].vectors.values()
-                    if visible(r.guild_id, guild_id)
-                    for v in r.views
-                ],
-            )
-            for character in characters
-        ]
-        return self.blocks.scores({**(blocks or {}), TAGS_BLOCK: query}, profiles)
-
     def block_shares(
         self, tags: np.ndarray, blocks: Mapping[str, np.ndarray] | None, character: int, versus: int, guild: int | None
     ) -> dict[str, float]:
         """Each block's share of distance(versus) - distance(character) in the fitted metric; they sum to the gap."""
-        snapshot = self.snapshot(tags, guild_id=guild, blocks=blocks) if self.blocks is not None else None
-        ids = [record.id for record in snapshot.characters] if snapshot is not None else []
-        if snapshot is None or character not in ids or versus not in ids:
+        if self.blocks is None:
             return {}
-        scores = self.block_scores(self.vocabulary.select(tags), list(snapshot.characters), guild, blocks)
-        return gap_shares(scores, ids.index(character), ids.index(versus))
+        rows, scores = self.blocks.scores_for({**(blocks or {}), TAGS_BLOCK: self.vocabulary.select(tags)}, guild)
+        own, rival = self.blocks.row(character), self.blocks.row(versus)
+        where = {int(row): index for index, row in enumerate(rows) if row in (own, rival)}
+        if not scores.calibrated or own not in where or rival not in where:
+            return {}
+        return gap_shares(scores, where[own], where[rival])
 
     def _embedding_matrix(self) -> EmbeddingMatrix:
         """The stacked embeddings, rebuilt after any change; a row's scope is its character's, else its own."""
@@ -292,28 +293,3 @@ class Gallery(FaceMatching):
                 if reference.embedding is not None
             )
         return self._matrix
-
-    def evidence(
-        self, tag_probs: np.ndarray, character_id: int, *, guild_id: int | None = None, versus: int | None = None
-    ) -> list[TagEvidence]:
-        """Signed per-tag evidence of the query for one character, strongest (either sign) first.
-
-        With `versus` (another character's id) the evidence contrasts the two profiles, and each weight is
-        that tag's share of the whole contrast, so the weights read as "how much of the difference".
-        """
-        profile = self._visible_profile(character_id, guild_id)
-        if profile is None:
-            return []
-        rival = self._visible_profile(versus, guild_id) if versus is not None and versus != character_id else None
-        return explain_tags(self.vocabulary.names, self.vocabulary.select(tag_probs), profile, rival)
-
-    def _visible_profile(self, character_id: int, guild_id: int | None) -> CharacterProfile | None:
-        entry = self._entries.get(character_id)
-        return self._profile(entry, guild_id) if entry else None
-
-    def _profile(self, entry: _Entry, guild_id: int | None) -> CharacterProfile | None:
-        """The character's profile over the references this guild may see, built once per change."""
-        if guild_id not in entry.profiles:
-            vectors = [ref.tag_vector for ref in entry.vectors.values() if visible(ref.guild_id, guild_id)]
-            entry.profiles[guild_id] = build_profile(np.stack(vectors)) if vectors else None
-        return entry.profiles[guild_id]

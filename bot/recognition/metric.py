@@ -17,7 +17,7 @@ W is the identity: the plain (unwhitened) distance.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -25,61 +25,126 @@ MIN_CHARACTERS_FOR_WHITENING = 2
 """Characters with >= 2 references needed before a within-character covariance means anything."""
 
 
-@dataclass
+GROWTH = 1.5
+"""Row arrays grow by this factor when a new character needs a row (amortised O(1) appends)."""
+
+
 class BlockStats:
-    """Incremental sufficient statistics of one block: per-character counts and sums, the total outer product."""
+    """Incremental sufficient statistics of one block: per-row counts and sums, the total outer product.
 
-    dim: int
-    counts: dict[int, int] = field(default_factory=dict)
-    sums: dict[int, np.ndarray] = field(default_factory=dict)
-    outer: np.ndarray = field(init=False)
-    shift: np.ndarray | None = None
-    """Vectors are kept minus this fixed shift (the first vector seen), so the outer sums stay well conditioned."""
+    A row is a character's place in the gallery's arrays (`BlockIndex` hands them out). Counts and sums are
+    contiguous arrays, so a fit and a ranking are matrix expressions, not loops over characters. References
+    of a guild (not served to other guilds) are counted in `scoped` per guild as well as in the totals, so
+    a ranking for a guild can add exactly what that guild may see to the public rows.
+    """
 
-    def __post_init__(self) -> None:
-        self.outer = np.zeros((self.dim, self.dim), dtype=np.float64)
+    def __init__(self, dim: int) -> None:
+        self.dim = dim
+        self.public_counts = np.zeros(0, dtype=np.int64)
+        self.public_sums = np.zeros((0, dim), dtype=np.float64)
+        """Counts and sums of the references every guild may see (global ones), per row."""
+        self.scoped: dict[int, dict[int, tuple[int, np.ndarray]]] = {}
+        """guild -> row -> (count, sum) of that guild's own references."""
+        self.outer = np.zeros((dim, dim), dtype=np.float64)
+        self.shift: np.ndarray | None = None
+        """Vectors are kept minus this fixed shift (the first vector seen), so the outer sums stay well conditioned."""
 
-    def add(self, character: int, vector: np.ndarray, sign: int = 1) -> None:
-        """Add (sign=+1) or remove (sign=-1) one reference vector of a character."""
+    def _reserve(self, row: int) -> None:
+        if row < len(self.public_counts):
+            return
+        size = max(row + 1, int(len(self.public_counts) * GROWTH) + 8)
+        counts = np.zeros(size, dtype=np.int64)
+        sums = np.zeros((size, self.dim), dtype=np.float64)
+        counts[: len(self.public_counts)] = self.public_counts
+        sums[: len(self.public_sums)] = self.public_sums
+        self.public_counts, self.public_sums = counts, sums
+
+    def add(self, row: int, vector: np.ndarray, sign: int = 1, *, scope: int | None = None) -> None:
+        """Add (sign=+1) or remove (sign=-1) one reference vector of the character in `row` (scope: its guild)."""
         vector = np.asarray(vector, dtype=np.float64)
         if vector.shape != (self.dim,):
             raise ValueError(f"expected a vector of {self.dim}, got {vector.shape}")
         if self.shift is None:
             self.shift = vector.copy()
         centred = vector - self.shift
-        count = self.counts.get(character, 0) + sign
-        if count < 0:
-            raise ValueError(f"removing a reference that character {character} does not have")
-        if count == 0:
-            self.counts.pop(character, None)
-            self.sums.pop(character, None)
+        self._reserve(row)
+        if scope is None:
+            count = int(self.public_counts[row]) + sign
+            if count < 0:
+                raise ValueError(f"removing a reference that row {row} does not have")
+            self.public_counts[row] = count
+            self.public_sums[row] = self.public_sums[row] + sign * centred if count else 0.0
         else:
-            self.counts[character] = count
-            self.sums[character] = self.sums.get(character, np.zeros(self.dim)) + sign * centred
+            parts = self.scoped.setdefault(scope, {})
+            old_count, old_sum = parts.get(row, (0, np.zeros(self.dim)))
+            if old_count + sign < 0:
+                raise ValueError(f"removing a reference that row {row} does not have in guild {scope}")
+            if old_count + sign == 0:
+                parts.pop(row, None)
+                if not parts:
+                    del self.scoped[scope]
+            else:
+                parts[row] = (old_count + sign, old_sum + sign * centred)
         self.outer += sign * np.outer(centred, centred)
 
-    def copy(self) -> BlockStats:
-        """An independent copy, for fitting in another thread while this one keeps counting."""
-        copied = BlockStats(
-            self.dim, dict(self.counts), dict(self.sums), shift=self.shift
-        )  # sums are replaced, never edited
-        copied.outer = self.outer.copy()
-        return copied
+    def add_many(self, rows: np.ndarray, vectors: np.ndarray) -> None:
+        """Add many global references at once (a gallery's load): one matrix product instead of one per vector."""
+        vectors = np.asarray(vectors, dtype=np.float64).reshape(-1, self.dim)
+        rows = np.asarray(rows, dtype=np.int64)
+        if not len(rows):
+            return
+        if self.shift is None:
+            self.shift = vectors[0].copy()
+        centred = vectors - self.shift
+        self._reserve(int(rows.max()))
+        order = np.argsort(rows, kind="stable")  # group each row's vectors, then one sum per group
+        grouped = rows[order]
+        starts = np.flatnonzero(np.r_[True, grouped[1:] != grouped[:-1]])
+        unique = grouped[starts]
+        self.public_counts[unique] += np.diff(np.r_[starts, len(grouped)])
+        self.public_sums[unique] += np.add.reduceat(centred[order], starts, axis=0)
+        self.outer += centred.T @ centred
+
+    def full(self) -> tuple[np.ndarray, np.ndarray]:
+        """Counts and sums of every reference, all guilds together, per row (copies only when guilds have some)."""
+        if not self.scoped:
+            return self.public_counts, self.public_sums
+        counts, sums = self.public_counts.copy(), self.public_sums.copy()
+        for parts in self.scoped.values():
+            for row, (count, total) in parts.items():
+                counts[row] += count
+                sums[row] += total
+        return counts, sums
+
+    @property
+    def counts(self) -> dict[int, int]:
+        """References per row that has any (all guilds); a dict for callers that look one up."""
+        counts, _ = self.full()
+        return {int(row): int(counts[row]) for row in np.flatnonzero(counts)}
 
     @property
     def total(self) -> int:
         """References counted."""
-        return sum(self.counts.values())
+        counts, _ = self.full()
+        return int(counts.sum())
+
+    def copy(self) -> BlockStats:
+        """An independent copy, for fitting in another thread while this one keeps counting."""
+        copied = BlockStats(self.dim)
+        copied.public_counts, copied.public_sums = self.public_counts.copy(), self.public_sums.copy()
+        copied.scoped = {guild: dict(parts) for guild, parts in self.scoped.items()}  # (count, sum) are replaced
+        copied.outer, copied.shift = self.outer.copy(), self.shift
+        return copied
 
     def within_covariance(self) -> np.ndarray | None:
         """Pooled within-character covariance; None when too few characters have two or more references."""
-        if sum(1 for n in self.counts.values() if n >= 2) < MIN_CHARACTERS_FOR_WHITENING:
+        counts, sums = self.full()
+        used = counts > 0
+        if int(np.count_nonzero(counts >= 2)) < MIN_CHARACTERS_FOR_WHITENING:
             return None
-        scatter = self.outer.copy()
-        for character, count in self.counts.items():
-            total = self.sums[character]
-            scatter -= np.outer(total, total) / count
-        return (scatter + scatter.T) / (2 * (self.total - len(self.counts)))
+        scaled = sums[used] / np.sqrt(counts[used])[:, None]
+        scatter = self.outer - scaled.T @ scaled
+        return (scatter + scatter.T) / (2 * (int(counts.sum()) - int(np.count_nonzero(used))))
 
 
 def whitening_matrix(within: np.ndarray | None, dim: int, shrink: float) -> np.ndarray:
@@ -118,26 +183,31 @@ def fit_block(stats: BlockStats, *, shrink: float) -> FittedBlock:
     """Whitening and scale of one block from its statistics alone (no reference is re-read)."""
     whitening = whitening_matrix(stats.within_covariance(), stats.dim, shrink)
     whitened = not np.allclose(whitening, np.eye(stats.dim))
-    calibrated = len(stats.counts) >= 2
+    counts, _ = stats.full()
+    calibrated = int(np.count_nonzero(counts)) >= 2
     return FittedBlock(whitening, max(rms_scale(stats, whitening), 1e-12), whitened, calibrated)
 
 
 def rms_scale(stats: BlockStats, whitening: np.ndarray) -> float:
-    """sqrt of the mean over (reference, other character) of |W x - W m_c'|^2, from the statistics only."""
-    characters = list(stats.counts)
-    if len(characters) < 2 or stats.shift is None:
+    """sqrt of the mean over (reference, other character) of |W x - W m_c'|^2, from the statistics only.
+
+    For one reference z = W x of character c: sum over every c' of |z - p_c'|^2 = C|z|^2 - 2 z.P + S2, with P the
+    sum of the C profiles and S2 the sum of their squared norms; the c' = c term is subtracted per character.
+    Summed over references that is a few matrix products over the rows: no loop over characters.
+    """
+    counts, sums = stats.full()
+    used = counts > 0
+    count = int(np.count_nonzero(used))
+    if count < 2 or stats.shift is None:
         return 1.0
-    means = np.stack([stats.sums[c] / stats.counts[c] for c in characters])  # in the shifted frame
-    profiles = means @ whitening.T
+    n = counts[used].astype(np.float64)
+    whitened_sums = sums[used] @ whitening.T  # in the shifted frame; distances do not depend on the frame
+    profiles = whitened_sums / n[:, None]
     squared = np.square(profiles).sum(axis=1)
     every_ref = float(np.sum((whitening.T @ whitening) * stats.outer))  # sum over refs of |W x~|^2
-    count = len(characters)
-    total = (count - 1) * every_ref
-    pairs = 0
     profile_sum = profiles.sum(axis=0)
-    for i, character in enumerate(characters):
-        n = stats.counts[character]
-        sum_z = whitening @ stats.sums[character]
-        total += -2 * float(sum_z @ (profile_sum - profiles[i])) + n * float(squared.sum() - squared[i])
-        pairs += n * (count - 1)
+    total = (count - 1) * every_ref
+    total += -2 * float(np.sum(whitened_sums * (profile_sum[None, :] - profiles)))
+    total += float(np.sum(n * (squared.sum() - squared)))
+    pairs = float(n.sum()) * (count - 1)
     return float(np.sqrt(max(total, 0.0) / pairs))

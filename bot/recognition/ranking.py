@@ -9,7 +9,7 @@ turns distances into a ranking, so both measures share one result shape and one 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -22,6 +22,7 @@ from bot.recognition.embedding import (
     closest_differences,
     difference_to_confidence,
 )
+from bot.recognition.ordering import OrderedCandidates, index_of, stable_top
 from bot.recognition.profile import DEFAULT_UNKNOWN_DISTANCE, distance_to_confidence
 from bot.store.records import CharacterRecord
 
@@ -48,12 +49,18 @@ class RankedCharacter:
 class Ranking:
     """Every visible character, closest first; `unknown` when even the closest is too far."""
 
-    candidates: tuple[RankedCharacter, ...]
+    candidates: Sequence[RankedCharacter]
+    """A tuple, or `OrderedCandidates` (ordered as far as read) for a ranking of many characters."""
     unknown: bool
     measure: Measure = "tags"
+    characters: Sequence[CharacterRecord] | None = None
+    """The ranking's input order, when `candidates` is ordered lazily (for `position_of` without a sort)."""
 
     def position_of(self, character_id: int) -> int | None:
         """1-based rank of a character, or None when it has no visible references."""
+        if isinstance(self.candidates, OrderedCandidates) and self.characters is not None:
+            index = index_of(self.characters, character_id)
+            return None if index is None else self.candidates.position(index)
         for position, candidate in enumerate(self.candidates, start=1):
             if candidate.character.id == character_id:
                 return position
@@ -116,8 +123,9 @@ class RankingSnapshot:
     and is the only step that may run a model (the CCIP metric), so a caller can run it off the loop.
     """
 
-    characters: tuple[CharacterRecord, ...]
-    """Every character the guild may see, in the order of `tag_distances`."""
+    characters: Sequence[CharacterRecord]
+    """Every character the guild may see, in the order of `tag_distances` (a lazy `RowRecords` when ranked
+    by the block index)."""
     tag_distances: np.ndarray
     unknown_distance: float
     """The tag ranking's "unknown" distance."""
@@ -133,6 +141,16 @@ class RankingSnapshot:
     """The tag ranking's distance of confidence 0.5 (the fitted block metric has its own scale)."""
     verdict: np.ndarray | None = None
     """Distances that decide "unknown" when they differ from the ranking's (the block metric's absolute scale)."""
+    deferred: Callable[[], tuple[Sequence[CharacterRecord], np.ndarray, np.ndarray]] | None = None
+    """The block index's maths, run by `rank`: (characters, ranking distances, verdict distances)."""
+    heavy: bool = False
+    """Whether `rank` has enough maths to belong off the event loop even without a model (a large gallery)."""
+
+    def resolved(self) -> tuple[Sequence[CharacterRecord], np.ndarray, np.ndarray | None]:
+        """(characters, ranking distances, verdict distances), running the deferred block maths if there is any."""
+        if self.deferred is not None:
+            return self.deferred()
+        return self.characters, self.tag_distances, self.verdict
 
     @property
     def calls_model(self) -> bool:
@@ -143,6 +161,15 @@ class RankingSnapshot:
     def rank(self) -> Ranking:
         """The ranking: by CCIP best-k scores when there is a query embedding and a metric, else by tags."""
         metric, query, rows = self.metric, self.query, self.references
+        if self.deferred is not None:
+            characters, distances, verdict = self.resolved()
+            return rank_by_tags(
+                characters,
+                distances,
+                unknown_distance=self.unknown_distance,
+                confidence_at=self.confidence_at,
+                verdict=verdict,
+            )
         if metric is None or query is None or rows is None:
             return rank_by_tags(
                 self.characters,
@@ -174,12 +201,14 @@ def rank_by_tags(
     decides = tag_distances if verdict is None else np.asarray(verdict, dtype=np.float64)
     finite = np.nan_to_num(decides, posinf=1e9)
     confidences = np.asarray(distance_to_confidence(finite * (DEFAULT_UNKNOWN_DISTANCE / confidence_at)), dtype=float)
-    order = np.argsort(tag_distances, kind="stable")
-    candidates = tuple(
-        RankedCharacter(characters[i], float(tag_distances[i]), float(confidences[i]), float(tag_distances[i]))
-        for i in order
+    candidates = OrderedCandidates(
+        tag_distances,
+        lambda i: RankedCharacter(
+            characters[i], float(tag_distances[i]), float(confidences[i]), float(tag_distances[i])
+        ),
     )
-    return Ranking(candidates=candidates, unknown=not candidates or float(decides[order[0]]) > unknown_distance)
+    unknown = not len(candidates) or float(decides[int(stable_top(tag_distances, 1)[0])]) > unknown_distance
+    return Ranking(candidates=candidates, unknown=unknown, characters=characters)
 
 
 def rank_by_embedding(

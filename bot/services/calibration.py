@@ -58,10 +58,11 @@ async def best_distance(gallery: Gallery, analysis: ImageAnalysis) -> float | No
     """The verdict distance of the query's closest character (None when the gallery has none)."""
     await refit_off_loop(gallery)
     snapshot = gallery.snapshot(analysis.whole.tag_probs, blocks=analysis.whole.blocks)
-    if not snapshot.characters:
+    characters, distances, verdict = snapshot.resolved()
+    if not len(characters):
         return None
-    decides = snapshot.verdict if snapshot.verdict is not None else snapshot.tag_distances
-    return float(np.asarray(decides)[int(np.argmin(snapshot.tag_distances))])  # the ranking's first, as `rank`
+    decides = verdict if verdict is not None else distances
+    return float(np.asarray(decides)[int(np.argmin(distances))])  # the ranking's first, as `rank`
 
 
 async def _distances(gallery: Gallery, analyses: Sequence[ImageAnalysis]) -> np.ndarray:

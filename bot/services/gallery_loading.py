@@ -49,18 +49,15 @@ async def load_gallery(
         calibrated=calibrated,
     )
     references = await store.list_references(status=ReferenceStatus.APPROVED, all_scopes=True)
-    characters: dict[int, CharacterRecord] = {}
     stale: Counter[str] = Counter()
+    usable = []
     for reference in references:
-        if not gallery.accepts(reference):
+        if gallery.accepts(reference):
+            usable.append(reference)
+        else:
             stale[f"{reference.tagger} / {reference.embedder or 'no embedder'}"] += 1
-            continue
-        if reference.character_id not in characters:
-            record = await store.get_character(reference.character_id)
-            if record is None:
-                continue
-            characters[reference.character_id] = record
-        gallery.add(characters[reference.character_id], reference)
+    characters = await store.characters_by_id(reference.character_id for reference in usable)
+    gallery.add_many((characters[r.character_id], r) for r in usable if r.character_id in characters)
     gallery.skipped = sum(stale.values())
     if stale:
         log.warning(

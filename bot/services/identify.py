@@ -12,7 +12,6 @@ import logging
 from dataclasses import replace
 
 from bot.recognition.analysis import Analyzer, ImageAnalysis, InferenceJob, RegionAnalysis
-from bot.recognition.blocks import fit_blocks
 from bot.recognition.cutoff import UNCALIBRATED_NOTE
 from bot.recognition.gallery import Gallery
 from bot.recognition.ranking import RankedCharacter, Ranking
@@ -51,23 +50,39 @@ def comparable_regions(analysis: ImageAnalysis, gallery: Gallery) -> tuple[Regio
     return tuple(replace(region, blocks={}) for region in analysis.regions)
 
 
-REFIT_ATTEMPTS = 3
-"""Fits started in a thread before one is installed; approvals landing during every one of them fit on the loop."""
+_BACKGROUND_REFITS: dict[int, asyncio.Task[None]] = {}
+"""The refit running in the background for a large gallery (by id of its block index): at most one each."""
 
 
 async def refit_off_loop(gallery: Gallery) -> None:
     """Refit the block metric in a worker thread after a change, so an approval never stalls the event loop.
 
-    The statistics are copied on the loop (a few MB for the 1024-d CNN blocks); the fit (an eigendecomposition
-    per block) runs in a thread and is installed only if nothing changed meanwhile.
+    A small gallery's refit (see `BlockIndex.cheap`) is awaited, so the next answer uses the exact fit; a large
+    one's runs in the background while the fit in hand serves (approved characters' rows are already
+    re-whitened with it), and is installed when done.
     """
     index = gallery.blocks
-    for _ in range(REFIT_ATTEMPTS):
-        if index is None or not index.stale:
-            return
-        generation, statistics = index.statistics()
-        fitted = await asyncio.to_thread(fit_blocks, statistics, index.shrink)
-        index.install(generation, fitted)
+    if index is None or not index.stale:
+        return
+    if index.cheap or index.generation == 0 or not index.has_fit:
+        index.install(await asyncio.to_thread(index.prepare_refit()))
+        return
+    key = id(index)
+    if key in _BACKGROUND_REFITS:
+        return
+
+    async def refit() -> None:
+        index.install(await asyncio.to_thread(index.prepare_refit()))
+
+    task = asyncio.create_task(refit())
+    _BACKGROUND_REFITS[key] = task
+    task.add_done_callback(lambda done: _refit_done(key, done))
+
+
+def _refit_done(key: int, task: asyncio.Task[None]) -> None:
+    _BACKGROUND_REFITS.pop(key, None)
+    if not task.cancelled() and task.exception() is not None:
+        log.error("background refit of the block metric failed", exc_info=task.exception())
 
 
 async def rank_region(gallery: Gallery, region: RegionAnalysis, *, guild_id: int | None = None) -> Ranking:
@@ -80,7 +95,7 @@ async def rank_region(gallery: Gallery, region: RegionAnalysis, *, guild_id: int
     await refit_off_loop(gallery)
     take = gallery.face_snapshot if region.box is not None else gallery.snapshot
     snapshot = take(region.tag_probs, guild_id=guild_id, embedding=region.embedding, blocks=region.blocks)
-    if snapshot.calls_model:
+    if snapshot.calls_model or snapshot.heavy:
         return await asyncio.to_thread(snapshot.rank)
     return snapshot.rank()
 

@@ -203,6 +203,9 @@ class _Store:
     async def get_character(self, character_id: int) -> CharacterRecord | None:
         return self.characters.get(character_id)
 
+    async def characters_by_id(self, character_ids) -> dict[int, CharacterRecord]:
+        return {i: self.characters[i] for i in character_ids if i in self.characters}
+
     async def unknown_cutoff(self, tagger: str, measure: str) -> None:
         return None
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import pytest
 
-from bot.recognition.blocks import TAGS_BLOCK, BlockIndex, fit_blocks
+from bot.recognition.block_index import BlockIndex
+from bot.recognition.blocks import TAGS_BLOCK, fit_blocks
 from bot.recognition.gallery import Gallery
 from bot.recognition.metric import BlockStats, fit_block, whitening_matrix
 from bot.recognition.vocabulary import Vocabulary
@@ -101,29 +103,66 @@ def test_block_index_scores_sum_their_parts() -> None:
     for cid, centre in ((1, 0.0), (2, 1.0), (3, 2.0)):
         for offset in (-0.1, 0.1):
             index.add(cid, {"x": np.array([centre + offset]), "y": np.array([centre - offset, 0.0])})
-    profiles = [index.profile(c, [{"x": np.array([c - 1.0]), "y": np.array([c - 1.0, 0.0])}]) for c in (1, 2, 3)]
+    profiles = [index.profile([{"x": np.array([c - 1.0]), "y": np.array([c - 1.0, 0.0])}]) for c in (1, 2, 3)]
     scores = index.scores({"x": np.array([0.1]), "y": np.array([0.0, 0.0])}, profiles)
     np.testing.assert_allclose(sum(scores.parts.values()), scores.combined)
     assert int(np.argmin(scores.combined)) == 0
 
 
-def test_a_fit_made_from_copied_statistics_is_installed_only_if_nothing_changed() -> None:
+def test_a_refit_made_meanwhile_is_installed_and_rows_changed_since_are_rewhitened() -> None:
     made = gallery()
     index = made.blocks
+    index.fitted()
+    made.add(character(2, "C2"), reference(50, 2, [0.7, 0.7, 0.7], [0.7, 0.7]))
     assert index.stale
-    generation, copied = index.statistics()
-    made.add(character(2, "C2"), reference(50, 2, [0.7, 0.7, 0.7], [0.7, 0.7]))  # a change while "the thread" fits
-    assert not index.install(generation, fit_blocks(copied, index.shrink))
-    assert index.stale
-    generation, copied = index.statistics()
-    fitted = fit_blocks(copied, index.shrink)
-    assert index.install(generation, fitted)
-    assert not index.stale and index.fitted() is fitted
-    for name, block in fit_blocks(index.stats, index.shrink).items():  # the copy fitted what the index holds
+    refit = index.prepare_refit()  # statistics of this generation; "the thread" fits them later
+    made.add(character(4, "D"), reference(51, 4, [0.1, 0.9, 0.1], [0.1, 0.9]))  # a change while it fits
+    assert index.install(refit())
+    assert index.stale  # the fit is older than the last change: a later refit makes it exact
+    fitted = index.fitted()  # cheap: refits now
+    assert not index.stale
+    for name, block in fit_blocks(index.stats, index.shrink).items():
         np.testing.assert_allclose(fitted[name].whitening, block.whitening)
-        assert fitted[name].scale == block.scale
-    copied[TAGS_BLOCK].add(1, np.array([9.0, 9.0, 9.0]))  # the copy is independent of the index
-    assert index.stats[TAGS_BLOCK].total == copied[TAGS_BLOCK].total - 1
+        assert fitted[name].scale == pytest.approx(block.scale)
+    row = index.row(4)
+    stats = index.stats["face"]
+    expected = fitted["face"].whitening @ (stats.public_sums[row] / stats.public_counts[row])
+    np.testing.assert_allclose(index._rows["face"][0][row], expected, rtol=1e-5, atol=1e-6)
+
+
+def test_a_newcomer_is_ranked_at_once_with_the_fit_in_hand_when_refitting_is_dear(monkeypatch) -> None:
+    from bot.recognition import block_index
+
+    made = gallery()
+    made.blocks.fitted()
+    monkeypatch.setattr(block_index, "REFIT_BUDGET", 0)  # as for a gallery of 100,000 characters
+    tags = np.array([0.95, 0.05, 0.95])
+    for i in range(3):
+        made.add(character(5, "Newcomer"), reference(70 + i, 5, list(tags + 0.01 * i), [0.95, 0.05]))
+    assert made.blocks.stale
+    ranking = made.snapshot(tags, blocks={"face": np.array([0.95, 0.05])}).rank()
+    assert ranking.candidates[0].character.name == "Newcomer"
+    assert made.blocks.stale  # served by the old fit; the refit waits for a thread
+
+
+def test_vectorised_statistics_equal_the_definitions() -> None:
+    rng = np.random.default_rng(5)
+    stats = BlockStats(3)
+    vectors = {c: rng.normal(c, 0.5, size=(4, 3)) for c in range(4)}
+    for c, rows in vectors.items():
+        for row in rows:
+            stats.add(c, row, scope=None if c < 3 else 9)  # one character's references belong to a guild
+    fitted = fit_block(stats, shrink=0.5)
+    whitening = fitted.whitening
+    means = {c: rows.mean(axis=0) for c, rows in vectors.items()}
+    pairs = [
+        np.linalg.norm(whitening @ x - whitening @ means[other])
+        for c, rows in vectors.items()
+        for x in rows
+        for other in means
+        if other != c
+    ]
+    assert fitted.scale == pytest.approx(float(np.sqrt(np.mean(np.square(pairs)))))
 
 
 def test_a_mirrored_view_counts_in_the_metric_and_the_profile_and_leaves_with_its_reference() -> None:
@@ -133,12 +172,27 @@ def test_a_mirrored_view_counts_in_the_metric_and_the_profile_and_leaves_with_it
     record = replace(record, blocks={**record.blocks, "mirror:face": np.asarray([0.9, 0.8], dtype=np.float32)})
     made.add(character(2, "C2"), record)
     assert made.blocks.stats["face"].total == before + 2  # the reference and its mirrored picture
-    assert made.blocks.stats[TAGS_BLOCK].counts[2] == 4  # the tag vector is not mirrored
+    assert made.blocks.stats[TAGS_BLOCK].counts[made.blocks.row(2)] == 4  # the tag vector is not mirrored
     assert "mirror:face" not in made.blocks.stats
     views = [view for ref in made._entries[2].vectors.values() for view in ref.views]
     faces = np.stack([view["face"] for view in views if "face" in view])
     assert len(faces) == 5  # C2's profile averages three references, the new one and its mirrored picture
-    profile = made.blocks.profile((2, None), views)["face"]
+    profile = made.blocks.profile(views)["face"]
     np.testing.assert_allclose(profile, made.blocks.fitted()["face"].transform(faces.mean(axis=0)))
     made.remove_reference(60)
     assert made.blocks.stats["face"].total == before
+
+
+def test_statistics_added_at_once_equal_those_added_one_by_one() -> None:
+    rng = np.random.default_rng(8)
+    rows = rng.integers(0, 30, size=200)
+    vectors = rng.normal(size=(200, 4))
+    single, batch = BlockStats(4), BlockStats(4)
+    single.add(0, vectors[0])
+    batch.add(0, vectors[0])  # the same shift for both
+    for row, vector in zip(rows, vectors, strict=True):
+        single.add(int(row), vector)
+    batch.add_many(rows, vectors)
+    np.testing.assert_array_equal(batch.public_counts[:30], single.public_counts[:30])
+    np.testing.assert_allclose(batch.public_sums[:30], single.public_sums[:30], atol=1e-9)
+    np.testing.assert_allclose(batch.outer, single.outer, atol=1e-9)

@@ -68,7 +68,7 @@ def test_tag_ranking_and_an_empty_gallery() -> None:
     assert not ranking.unknown and ranking.measure == "tags"
     assert rank_by_tags([alice], np.array([0.31]), unknown_distance=0.3).unknown
     empty = rank_by_tags([], np.zeros(0), unknown_distance=0.3)
-    assert empty.candidates == () and empty.unknown
+    assert list(empty.candidates) == [] and empty.unknown
     assert rank_by_embedding([], {}, np.zeros(0), threshold=0.3).unknown
 
 
@@ -122,3 +122,17 @@ def test_a_snapshot_without_a_query_embedding_or_rows_runs_no_model() -> None:
     empty = Gallery(gallery.vocabulary, metric=metric).snapshot(tags, embedding=np.zeros(2))
     assert not empty.calls_model and empty.rank().candidates == ()
     assert metric.calls == 0
+
+
+def test_lazily_ordered_candidates_equal_a_stable_sort_wherever_read() -> None:
+    rng = np.random.default_rng(2)
+    distances = np.round(rng.random(500), 2)  # many ties
+    records = [character(i + 1, f"C{i + 1}") for i in range(500)]
+    ranking = rank_by_tags(records, distances, unknown_distance=1.0)
+    order = np.argsort(distances, kind="stable")
+    assert [c.character.id for c in ranking.candidates[:5]] == [records[i].id for i in order[:5]]
+    assert ranking.candidates[137].character.id == records[order[137]].id
+    assert [c.character.id for c in ranking.candidates] == [records[i].id for i in order]
+    for place in (0, 1, 99, 250, 499):
+        assert ranking.position_of(records[order[place]].id) == place + 1
+    assert ranking.position_of(10_000) is None

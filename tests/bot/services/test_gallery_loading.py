@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sqlalchemy import event
 
 from bot.recognition.vocabulary import Vocabulary
 from bot.services.gallery_loading import load_gallery, reload_characters
@@ -56,3 +57,28 @@ async def test_reload_takes_the_current_state_of_the_listed_characters_only(stor
     assert await reload_characters(gallery, store, [carl.id]) == 1
     assert {c.character.name for c in gallery.rank(vector(5)).candidates} == {"Anne", "Karl", "Erik"}
     assert await reload_characters(gallery, store, []) == 0
+
+
+async def test_a_load_reads_the_store_in_a_few_queries_whatever_the_number_of_characters(store: CharacterStore) -> None:
+    async def statements_to_load() -> tuple[int, int]:
+        seen: list[str] = []
+
+        def count(_conn, _cursor, statement, *_args) -> None:
+            if statement.lstrip().upper().startswith("SELECT"):
+                seen.append(statement)
+
+        event.listen(store.engine.sync_engine, "before_cursor_execute", count)
+        try:
+            gallery = await load_gallery(store, VOCABULARY)
+        finally:
+            event.remove(store.engine.sync_engine, "before_cursor_execute", count)
+        return len(seen), gallery.character_count
+
+    for index in range(3):
+        await enroll_sample(store, f"Character {index}", seed=index + 1)
+    few, three = await statements_to_load()
+    for index in range(3, 30):
+        await enroll_sample(store, f"Character {index}", seed=index + 1)
+    many, thirty = await statements_to_load()
+    assert (three, thirty) == (3, 30)
+    assert many == few  # no query per character

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 from bot.recognition.analysis import ImageAnalysis, RegionAnalysis
+from bot.recognition.block_index import BlockIndex
 from bot.recognition.blocks import TAGS_BLOCK
 from bot.recognition.gallery import Gallery
 from bot.recognition.ranking import Ranking
@@ -155,13 +156,18 @@ async def test_the_block_metric_is_refitted_in_a_thread_after_a_change(monkeypat
             tags = list(0.3 * cid + rng.normal(0, 0.05, 4))
             gallery.add(character(cid, f"C{cid}"), approved_reference(10 * cid + i, cid, tags, tagger="toy@1"))
     threads: list[int] = []
-    real_fit = identify_module.fit_blocks
+    real_prepare = BlockIndex.prepare_refit
 
-    def recording_fit(*args, **kwargs):
-        threads.append(threading.get_ident())
-        return real_fit(*args, **kwargs)
+    def recording_prepare(index: BlockIndex):
+        refit = real_prepare(index)
 
-    monkeypatch.setattr(identify_module, "fit_blocks", recording_fit)
+        def recorded():
+            threads.append(threading.get_ident())
+            return refit()
+
+        return recorded
+
+    monkeypatch.setattr(BlockIndex, "prepare_refit", recording_prepare)
     assert gallery.blocks is not None and gallery.blocks.stale
     region = RegionAnalysis(box=None, tag_probs=np.full(4, 0.6, dtype=np.float32))
     ranking = await identify_module.rank_region(gallery, region)

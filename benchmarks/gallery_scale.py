@@ -1,0 +1,167 @@
+"""The gallery at the field's scale: build, rank, approve-to-visible and loop lag per size, against plain numpy.
+
+Run from the repository root: `.venv/bin/python -m benchmarks.gallery_scale [--sizes 1000,10000] [--json]`.
+Each size builds a `Gallery` of N characters x 5 references with the palette vocabulary's 145 dims (random
+vectors clustered per character, as the fitted metric sees real ones), then measures on one core:
+- `build_s`: indexing every reference with `Gallery.add_many` (start-up after the store is read), and the first fit;
+- `rank_p50_ms` / `rank_p95_ms`: `rank_region` of a query (snapshot on the loop, ranking where it runs);
+- `approve_ms`: one approval (`Gallery.add`) plus the next ranking, until the new character answers;
+- `loop_lag_ms`: the event loop's largest delay while queries are ranked back to back (a ticker task);
+- `numpy_ms`: the same maths as one stacked expression (whitened distances to a profile matrix, median
+  ratio, argpartition top-10) on matrices prepared outside the timing, and `ratio` = rank p50 / numpy.
+- `rss_mb`: the process's resident memory after the build.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import statistics
+import time
+from datetime import UTC, datetime
+
+import numpy as np
+
+from bot.recognition.analysis import RegionAnalysis
+from bot.recognition.blocks import TAGS_BLOCK
+from bot.recognition.gallery import Gallery
+from bot.recognition.vocabulary import Vocabulary
+from bot.services.identify import rank_region
+from bot.store.records import CharacterRecord, ReferenceRecord, ReferenceStatus
+
+DIMS = 145
+REFS = 5
+QUERIES = 40
+TAGGER = "palette@bench"
+CREATED = datetime.now(UTC)
+
+
+def _records(count: int, rng: np.random.Generator) -> tuple[list[CharacterRecord], np.ndarray]:
+    characters = [CharacterRecord(i + 1, f"character {i + 1}", None, (), None, CREATED) for i in range(count)]
+    centres = rng.random((count, DIMS), dtype=np.float32)
+    return characters, centres
+
+
+def _reference(reference_id: int, character_id: int, vector: np.ndarray) -> ReferenceRecord:
+    return ReferenceRecord(
+        id=reference_id,
+        character_id=character_id,
+        status=ReferenceStatus.APPROVED,
+        guild_id=None,
+        tagger=TAGGER,
+        tag_vector=vector,
+        embedder=None,
+        embedding=None,
+        phash="0" * 16,
+        image_path=None,
+        rating=None,
+        submitted_by=None,
+        submitted_at=CREATED,
+        reviewed_by=None,
+        reviewed_at=None,
+        source=None,
+    )
+
+
+def build(count: int, seed: int = 0) -> tuple[Gallery, np.ndarray, float]:
+    """A gallery of `count` characters x REFS references; returns it, the centres and the seconds it took."""
+    rng = np.random.default_rng(seed)
+    characters, centres = _records(count, rng)
+    vocabulary = Vocabulary(tagger=TAGGER, indices=np.arange(DIMS), names=tuple(f"t{i}" for i in range(DIMS)))
+    gallery = Gallery(vocabulary, block_weights={TAGS_BLOCK: 1.0})
+    noise = rng.normal(0, 0.05, (count, REFS, DIMS)).astype(np.float32)
+    pairs = [
+        (character, _reference(index * REFS + ref + 1, character.id, centres[index] + noise[index, ref]))
+        for index, character in enumerate(characters)
+        for ref in range(REFS)
+    ]
+    start = time.perf_counter()
+    gallery.add_many(pairs)  # as a load does
+    return gallery, centres, time.perf_counter() - start
+
+
+def numpy_reference(gallery: Gallery, centres: np.ndarray, query: np.ndarray) -> tuple[float, np.ndarray]:
+    """The ranking's maths as one stacked expression over prepared matrices: (ms, top-10 rows)."""
+    index = gallery.blocks
+    assert index is not None
+    fitted = index.fitted()[TAGS_BLOCK]
+    profiles = (centres.astype(np.float64)) @ fitted.whitening.T  # prepared outside the timing
+    start = time.perf_counter()
+    distances = np.linalg.norm(profiles - fitted.transform(query)[None, :], axis=1) / fitted.scale
+    distances /= np.median(distances)
+    top = np.argpartition(distances, 10)[:10]
+    top = top[np.argsort(distances[top])]
+    return (time.perf_counter() - start) * 1000, top
+
+
+async def measure(count: int) -> dict[str, float]:
+    """Every figure of one gallery size."""
+    gallery, centres, build_s = build(count)
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rng = np.random.default_rng(1)
+    queries = [centres[rng.integers(count)] + rng.normal(0, 0.05, DIMS).astype(np.float32) for _ in range(QUERIES)]
+    start = time.perf_counter()
+    await rank_region(gallery, RegionAnalysis(box=None, tag_probs=queries[0]))  # the first fit
+    build_s += time.perf_counter() - start
+    lags: list[float] = []
+    stop = asyncio.Event()
+
+    async def ticker() -> None:
+        while not stop.is_set():
+            before = time.perf_counter()
+            await asyncio.sleep(0.001)
+            lags.append(time.perf_counter() - before - 0.001)
+
+    ticking = asyncio.create_task(ticker())
+    times: list[float] = []
+    for query in queries:
+        await asyncio.sleep(0.002)  # let the ticker run between queries, as other tasks of a bot would
+        start = time.perf_counter()
+        await rank_region(gallery, RegionAnalysis(box=None, tag_probs=query))
+        times.append(time.perf_counter() - start)
+    stop.set()
+    await ticking
+    newcomer = CharacterRecord(count + 1, "newcomer", None, (), None, CREATED)
+    vector = rng.random(DIMS, dtype=np.float32)
+    start = time.perf_counter()
+    for ref in range(2):
+        gallery.add(newcomer, _reference(10 * count + ref, newcomer.id, vector))
+    answer = await rank_region(gallery, RegionAnalysis(box=None, tag_probs=vector))
+    approve_ms = (time.perf_counter() - start) * 1000
+    assert answer.candidates[0].character.id == newcomer.id
+    numpy_ms = statistics.median(numpy_reference(gallery, centres, q)[0] for q in queries)
+    rank_p50 = statistics.median(times) * 1000
+    return {
+        "characters": count,
+        "references": count * REFS,
+        "build_s": round(build_s, 3),
+        "rank_p50_ms": round(rank_p50, 2),
+        "rank_p95_ms": round(float(np.percentile(times, 95)) * 1000, 2),
+        "approve_ms": round(approve_ms, 1),
+        "loop_lag_ms": round(max(lags, default=0.0) * 1000, 1),
+        "numpy_ms": round(numpy_ms, 3),
+        "ratio": round(rank_p50 / max(numpy_ms, 1e-6), 1),
+        "rss_mb": round(rss_mb),
+    }
+
+
+def main() -> None:
+    """Print the table (or one JSON object per size)."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="1000,10000")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    rows = [asyncio.run(measure(int(size))) for size in args.sizes.split(",")]
+    if args.json:
+        print(json.dumps(rows))
+        return
+    columns = list(rows[0])
+    print(" | ".join(columns))
+    for row in rows:
+        print(" | ".join(str(row[column]) for column in columns))
+
+
+if __name__ == "__main__":
+    main()
