@@ -119,11 +119,13 @@ def test_import_lists_each_skipped_file_after_the_summary(capsys, data_dir: Path
     broken.write_bytes((pictures / "pia" / "0.png").read_bytes()[:200])
     code, out, _ = run(capsys, data_dir, "import", str(pictures), "--series", "Drawn")
     assert code == 0
-    summary, *skipped = out.splitlines()
+    summary, *rest = out.splitlines()
     assert summary == (
         f"imported 12 reference(s) of 3 character(s) from {pictures}; skipped 1 duplicate(s) and 1 unusable file(s)."
     )
+    skipped = [line for line in rest if line.startswith("  skipped ")]
     assert [line.split(": ", 1)[0] for line in skipped] == [f"  skipped {copy}", f"  skipped {broken}"]
+    assert rest[: len(skipped)] == skipped  # the skipped files come first, quality warnings (if any) after
     assert "near-duplicate" in skipped[0]
 
 
