@@ -2,7 +2,8 @@
 
 Run from the repository root: `.venv/bin/python -m benchmarks.feature_blocks DIR [--limit N] [--json]`, with
 DIR a folder of pictures (sub-folders are searched). One ONNX thread, as a pool worker runs; the draft target
-is the engine's with a detector (1024 px). Without the `faces` extra the detector row is absent.
+is the engine's with a detector (1024 px). Without the `faces` extra the detector row is absent. `total` is a
+query's cost; `reference_total` an enrolled reference's, which also runs the models on its mirrored crops.
 """
 
 from __future__ import annotations
@@ -44,12 +45,22 @@ def measure(directory: Path, limit: int) -> dict[str, float]:
             palette.predict_batch([picture])  # the whole-picture palette: the engine's tag vector
             whole = time.perf_counter() - start
             blocks = extractor.extract(picture, all_faces=False)
+            start = time.perf_counter()
+            extractor.extract(picture, all_faces=False, mirror=True)  # a reference: its mirrored view too
+            reference = decode + whole + time.perf_counter() - start
             rows.append(
-                {"decode": decode, "palette_whole": whole, **blocks.seconds, "faces": float(bool(blocks.faces))}
+                {
+                    "decode": decode,
+                    "palette_whole": whole,
+                    **blocks.seconds,
+                    "faces": float(bool(blocks.faces)),
+                    "reference": reference,
+                }
             )
-    stages = sorted({name for row in rows for name in row} - {"faces"})
+    stages = sorted({name for row in rows for name in row} - {"faces", "reference"})
     result = {name: statistics.fmean(row.get(name, 0.0) for row in rows) for name in stages}
     result["total"] = sum(result.values())
+    result["reference_total"] = statistics.fmean(row["reference"] for row in rows)
     result["face_found"] = statistics.fmean(row["faces"] for row in rows)
     result["pictures"] = float(len(rows))
     return result
