@@ -32,13 +32,14 @@ FACE_BLOCKS = (PALETTE_FACE, PALETTE_HEAD, CNN_HEAD)
 HEAD_SCALE = 2.0
 HEAD_RAISE = 0.25
 MIRROR_PREFIX = "mirror:"
-"""Blocks of a reference's mirrored picture are stored beside its own under this prefix ("mirror:cnn_head").
+"""CNN blocks of a reference's mirrored picture are stored beside its own under this prefix ("mirror:cnn_head").
 
 Why: a character looks the same facing the other way, so a mirrored reference is a free second example of
 her; the gallery counts both in the fitted metric (dimensions that change under mirroring are damped) and in
-her profile. Measured over seeds 0-4 with 10 references: gotoubun top-1 mean 0.681 -> 0.697 (every seed but
-one up), simpsons 0.776 -> 0.774 (flat); queries are never mirrored, so answers cost the same. The tag vector
-is not mirrored (with it: 0.695 / 0.778, no better), so no tagger runs twice."""
+her profile. Queries are never mirrored, so answers cost the same. Only the CNN's blocks are mirrored: the
+palette's regions are left-right symmetric, so a mirrored palette view would repeat the reference exactly,
+and repeated views shrink the within-character spread towards zero (a degenerate whitening) for nothing.
+Measured effect: README, "The offline default"."""
 
 
 def features_identity(palette: str, cnn: str, detector: FaceFinder | None) -> str:
@@ -91,7 +92,7 @@ class BlockExtractor:
     def extract(self, picture: Image.Image, *, all_faces: bool = True, mirror: bool = False) -> PictureBlocks:
         """Blocks of the most likely face and the whole picture; with `all_faces`, face blocks of every face.
 
-        With `mirror`, also the blocks of the mirrored picture (its crops mirrored, in the same model runs).
+        With `mirror`, also the CNN blocks of the mirrored picture (its crops mirrored, in the same model run).
         """
         seconds: dict[str, float] = {}
         faces: tuple[Detection, ...] = ()
@@ -105,14 +106,12 @@ class BlockExtractor:
         palette_crops: list[Image.Image] = []
         for face in chosen:
             palette_crops += [picture.crop(face.box), picture.crop(head_box(face.box, picture.size))]
-        mirrored_crops = [ImageOps.mirror(crop) for crop in palette_crops[:2]] if mirror else []
-        palette_all = palette_crops + mirrored_crops
-        palette = self.palette.predict_batch(palette_all) if palette_all else np.zeros((0, 0))
+        palette = self.palette.predict_batch(palette_crops) if palette_crops else np.zeros((0, 0))
         seconds["palette"] = time.perf_counter() - start
         start = time.perf_counter()
         cnn_crops = [picture] + [palette_crops[2 * i + 1] for i in range(len(chosen))]
-        if mirror:
-            cnn_crops += [ImageOps.mirror(picture), *mirrored_crops[1:]]
+        if mirror:  # the CNN only: the palette's regions are symmetric, a mirrored crop gives the same colours
+            cnn_crops += [ImageOps.mirror(crop) for crop in [picture, *palette_crops[1:2]]]
         features, scores = self.cnn.run(cnn_crops)
         seconds["cnn"] = time.perf_counter() - start
         per_face = tuple(
@@ -128,10 +127,7 @@ class BlockExtractor:
         if mirror:
             first = 1 + len(chosen)  # the mirrored whole picture's row, then the mirrored head crop's
             mirrored[CNN_WHOLE] = features[first]
-            if mirrored_crops:
-                face_row = len(palette_crops)
-                mirrored[PALETTE_FACE] = np.asarray(palette[face_row], dtype=np.float32)
-                mirrored[PALETTE_HEAD] = np.asarray(palette[face_row + 1], dtype=np.float32)
+            if chosen:
                 mirrored[CNN_HEAD] = features[first + 1]
         return PictureBlocks(blocks, faces, per_face, float(scores[0]), seconds, mirrored)
 

@@ -63,12 +63,12 @@ def test_the_mirrored_view_is_the_blocks_of_the_mirrored_crops(models) -> None:
         np.testing.assert_allclose(both.blocks[name], vector, rtol=1e-4, atol=1e-5)
     head = picture.crop(head_box(FACE, picture.size))
     expected_cnn, _ = cnn.run([ImageOps.mirror(picture), ImageOps.mirror(head)])
-    expected_palette = palette.predict_batch([ImageOps.mirror(picture.crop(FACE)), ImageOps.mirror(head)])
-    assert set(both.mirrored) == {CNN_WHOLE, CNN_HEAD, PALETTE_FACE, PALETTE_HEAD}
+    assert set(both.mirrored) == {CNN_WHOLE, CNN_HEAD}  # the palette's regions are symmetric: never mirrored
     np.testing.assert_allclose(both.mirrored[CNN_WHOLE], expected_cnn[0], rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(both.mirrored[CNN_HEAD], expected_cnn[1], rtol=1e-4, atol=1e-4)
-    np.testing.assert_allclose(both.mirrored[PALETTE_FACE], expected_palette[0], rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(both.mirrored[PALETTE_HEAD], expected_palette[1], rtol=1e-5, atol=1e-6)
+    mirrored_palette = palette.predict_batch([ImageOps.mirror(picture.crop(FACE)), ImageOps.mirror(head)])
+    np.testing.assert_allclose(mirrored_palette[0], both.blocks[PALETTE_FACE], atol=1e-5)  # why not mirrored
+    np.testing.assert_allclose(mirrored_palette[1], both.blocks[PALETTE_HEAD], atol=1e-5)
     assert not np.allclose(both.mirrored[CNN_WHOLE], both.blocks[CNN_WHOLE])  # the drawing is not symmetric
 
 
