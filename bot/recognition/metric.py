@@ -147,12 +147,22 @@ class BlockStats:
         return (scatter + scatter.T) / (2 * (int(counts.sum()) - int(np.count_nonzero(used))))
 
 
-def whitening_matrix(within: np.ndarray | None, dim: int, shrink: float) -> np.ndarray:
-    """W = S^-1/2 with S = (1 - shrink) Sw + shrink (tr(Sw)/d) I; the identity when Sw is unknown or zero."""
+DEGENERATE_SPREAD = 1e-8
+"""A within-character spread below this share of the block's whole spread is no spread (repeated pictures)."""
+
+
+def whitening_matrix(
+    within: np.ndarray | None, dim: int, shrink: float, *, total_level: float | None = None
+) -> np.ndarray:
+    """W = S^-1/2 with S = (1 - shrink) Sw + shrink (tr(Sw)/d) I; the identity when Sw is unknown or (next to) zero.
+
+    `total_level` is the block's mean second moment per dim: a within spread that small against it would blow
+    W up by orders of magnitude (and float32 distances with it), so it counts as no spread.
+    """
     if within is None:
         return np.eye(dim)
     level = float(np.trace(within)) / dim
-    if level <= 0:
+    if level <= 0 or (total_level is not None and level <= DEGENERATE_SPREAD * total_level):
         return np.eye(dim)
     shrunk = (1 - shrink) * within + shrink * level * np.eye(dim)
     values, vectors = np.linalg.eigh(shrunk)
@@ -181,9 +191,10 @@ class FittedBlock:
 
 def fit_block(stats: BlockStats, *, shrink: float) -> FittedBlock:
     """Whitening and scale of one block from its statistics alone (no reference is re-read)."""
-    whitening = whitening_matrix(stats.within_covariance(), stats.dim, shrink)
-    whitened = not np.allclose(whitening, np.eye(stats.dim))
     counts, _ = stats.full()
+    total_level = float(np.trace(stats.outer)) / max(int(counts.sum()), 1) / stats.dim
+    whitening = whitening_matrix(stats.within_covariance(), stats.dim, shrink, total_level=total_level)
+    whitened = not np.allclose(whitening, np.eye(stats.dim))
     calibrated = int(np.count_nonzero(counts)) >= 2
     return FittedBlock(whitening, max(rms_scale(stats, whitening), 1e-12), whitened, calibrated)
 

@@ -196,3 +196,12 @@ def test_statistics_added_at_once_equal_those_added_one_by_one() -> None:
     np.testing.assert_array_equal(batch.public_counts[:30], single.public_counts[:30])
     np.testing.assert_allclose(batch.public_sums[:30], single.public_sums[:30], atol=1e-9)
     np.testing.assert_allclose(batch.outer, single.outer, atol=1e-9)
+
+
+def test_repeated_pictures_do_not_make_a_degenerate_whitening() -> None:
+    stats = BlockStats(3)
+    for row, vector in ((1, [0.0, 0.0, 1.0]), (2, [5.0, 1.0, 0.0])):
+        for _ in range(2):  # each character's two references are the same picture
+            stats.add(row, np.asarray(vector) + 1e-9 * np.random.default_rng(row).normal(size=3))
+    fitted = fit_block(stats, shrink=0.5)
+    assert not fitted.whitened and fitted.scale < 10
