@@ -110,6 +110,7 @@ async def open_services(settings: Settings, *, analyzer: Analyzer | None = None)
             features=await asyncio.to_thread(expected_features, settings),
             block_weights=settings.recognition.block_weights if settings.recognition.feature_blocks else None,
             shrinkage=settings.recognition.shrinkage,
+            ann_min_rows=settings.recognition.ann_min_rows,
         )
         enrollment = EnrollmentService(
             store,

@@ -43,12 +43,14 @@ class EmbeddingMetric(Protocol):
         ...
 
 
-def best_k_scores(differences: np.ndarray, owners: np.ndarray, k: int = BEST_K) -> dict[int, float]:
-    """Per owner (character id): the mean of its k smallest differences (all of them when it has fewer)."""
+def grouped_scores(
+    differences: np.ndarray, owners: np.ndarray, k: int = BEST_K
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(owners, best-k mean, closest difference) per owner, in owner order: one sort serves both rules."""
     differences = np.asarray(differences, dtype=np.float64).reshape(-1)
     owners = np.asarray(owners).reshape(-1)
     if not owners.size:
-        return {}
+        return np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0)
     # One sort groups the rows by owner, smallest difference first; a row's rank within its group
     # is its position minus where the group starts, so "best k" is a mask, not a loop over owners.
     order = np.lexsort((differences, owners))
@@ -59,12 +61,19 @@ def best_k_scores(differences: np.ndarray, owners: np.ndarray, k: int = BEST_K) 
     best = rank < max(1, k)
     sums = np.add.reduceat(np.where(best, differences, 0.0), starts)
     counts = np.minimum(sizes, max(1, k))
-    return {int(owner): float(total / count) for owner, total, count in zip(owners[starts], sums, counts, strict=True)}
+    return owners[starts].astype(np.int64), sums / counts, differences[starts]
+
+
+def best_k_scores(differences: np.ndarray, owners: np.ndarray, k: int = BEST_K) -> dict[int, float]:
+    """Per owner (character id): the mean of its k smallest differences (all of them when it has fewer)."""
+    ids, scores, _ = grouped_scores(differences, owners, k)
+    return dict(zip(ids.tolist(), scores.tolist(), strict=True))
 
 
 def closest_differences(differences: np.ndarray, owners: np.ndarray) -> dict[int, float]:
     """Per owner (character id): its smallest difference, the one pair the model's threshold is calibrated for."""
-    return best_k_scores(differences, owners, 1)
+    ids, _, closest = grouped_scores(differences, owners, 1)
+    return dict(zip(ids.tolist(), closest.tolist(), strict=True))
 
 
 def difference_to_confidence(values: np.ndarray, threshold: float) -> np.ndarray:

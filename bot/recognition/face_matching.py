@@ -10,36 +10,21 @@ whole (`ImageAnalysis.regions`), against the references' whole pictures, as imgu
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
 
 import numpy as np
 
-from bot.recognition.ranking import EmbeddingMatrix, RankingSnapshot
-
-
-def faces_or_whole(faces: EmbeddingMatrix, whole: EmbeddingMatrix) -> EmbeddingMatrix:
-    """The face rows, plus the whole-picture rows of every character that has no face row among them."""
-    if not len(faces.owners):
-        return whole
-    kept = ~np.isin(whole.owners, faces.owners)
-    if not kept.any():
-        return faces
-    return EmbeddingMatrix(
-        np.concatenate([faces.vectors, whole.vectors[kept]]),
-        np.concatenate([faces.owners, whole.owners[kept]]),
-        np.concatenate([faces.scopes, whole.scopes[kept]]),
-    )
+from bot.recognition.embedding_index import EmbeddingIndex, EmbeddingRows
+from bot.recognition.ranking import RankingSnapshot
 
 
 class FaceMatching:
-    """The face half of `Gallery` (a mixin): a second embedding matrix, of the references' largest faces.
+    """The face half of `Gallery` (a mixin): a second embedding index, of the references' largest faces.
 
-    It reads the gallery's `_entries` (each reference's `face`) and follows its `_embedding_matrix`: the face
-    matrix is rebuilt whenever that one is, so no change to the gallery has to remember it.
+    The gallery keeps `_faces` beside `_embeddings` (the same scopes, updated by the same changes); a face
+    snapshot meets the face rows first and, for characters with no visible face row, the whole rows.
     """
 
-    _entries: dict[int, Any]
-    _face_rows: tuple[EmbeddingMatrix, EmbeddingMatrix] | None = None
+    _faces: EmbeddingIndex
 
     def face_snapshot(
         self,
@@ -56,19 +41,11 @@ class FaceMatching:
         embeddings, so it still ranks; for it the difference is a crop's to a whole picture, as before.
         """
         snapshot = self.snapshot(tag_probs, guild_id=guild_id, embedding=embedding, blocks=blocks)
-        if snapshot.references is None:
+        whole = snapshot.references
+        if whole is None:
             return snapshot
-        return replace(snapshot, references=faces_or_whole(self._face_matrix().visible(guild_id), snapshot.references))
-
-    def _face_matrix(self) -> EmbeddingMatrix:
-        """Every indexed face embedding, scoped like its reference's whole embedding (see `_embedding_matrix`)."""
-        whole = self._embedding_matrix()
-        if self._face_rows is None or self._face_rows[0] is not whole:
-            faces = EmbeddingMatrix.stack(
-                (character_id, entry.character.guild_id or reference.guild_id, reference.face)
-                for character_id, entry in self._entries.items()
-                for reference in entry.vectors.values()
-                if reference.face is not None
-            )
-            self._face_rows = (whole, faces)
-        return self._face_rows[1]
+        faces = self._faces.view(guild_id)
+        if not faces.mask.any():
+            return snapshot
+        rows = EmbeddingRows((faces, *whole.parts), whole.count + int(faces.mask.sum()), faces_first=True)
+        return replace(snapshot, references=rows)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -21,11 +21,13 @@ from bot.recognition.blocks import BLOCK_UNKNOWN_DISTANCE as BLOCK_SCALE
 from bot.recognition.blocks import TAGS_BLOCK, gap_shares
 from bot.recognition.cutoff import first_cutoff
 from bot.recognition.embedding import BEST_K, EmbeddingMetric
+from bot.recognition.embedding_index import ANN_MIN_ROWS, EmbeddingIndex, EmbeddingRows
+from bot.recognition.embedding_snapshot import embedding_snapshot
 from bot.recognition.explanations import TagExplanations, visible
 from bot.recognition.face_matching import FaceMatching
 from bot.recognition.identity import ModelIdentity
 from bot.recognition.profile import CharacterProfile, profile_distances
-from bot.recognition.ranking import EmbeddingMatrix, RankedCharacter, Ranking, RankingSnapshot, TagEvidence
+from bot.recognition.ranking import RankedCharacter, Ranking, RankingSnapshot, TagEvidence
 from bot.recognition.row_records import RowRecords
 from bot.recognition.vocabulary import Vocabulary
 from bot.store.records import CharacterRecord, ReferenceRecord, ReferenceStatus
@@ -79,6 +81,7 @@ class Gallery(FaceMatching, TagExplanations):
         block_weights: Mapping[str, float] | None = None,
         shrinkage: float = 0.5,
         calibrated: float | None = None,
+        ann_min_rows: int | None = ANN_MIN_ROWS,
     ) -> None:
         self.vocabulary = vocabulary
         self.features = features
@@ -100,7 +103,9 @@ class Gallery(FaceMatching, TagExplanations):
         self._entries: dict[int, _Entry] = {}
         self._departed: dict[int, CharacterRecord] = {}
         """Records of characters removed lately, for rankings taken before they left (see `record`)."""
-        self._matrix: EmbeddingMatrix | None = None
+        self._embeddings = EmbeddingIndex(ann_min_rows=ann_min_rows)
+        """Whole-picture embeddings (a row's scope is its character's, else its reference's); and faces."""
+        self._faces = EmbeddingIndex(ann_min_rows=ann_min_rows)
 
     def accepts(self, reference: ReferenceRecord) -> bool:
         """Whether the reference's vectors come from this gallery's models (a gallery never mixes two)."""
@@ -149,6 +154,7 @@ class Gallery(FaceMatching, TagExplanations):
             own, mirrored = split_mirror(reference.blocks)
             blocks.update(own)
         face = reference.face_embedding if embedding is not None else None
+        self._index_embeddings(character, reference, embedding, face)
         entry.vectors[reference.id] = added = _Reference(reference.guild_id, tags, embedding, blocks, mirrored, face)
         for view in added.views if self.blocks is not None else ():
             if batch is not None:  # `add_many` counts them all at once
@@ -156,7 +162,6 @@ class Gallery(FaceMatching, TagExplanations):
             else:
                 self.blocks.add(character.id, view, scope=reference.guild_id, character_scope=character.guild_id)
         entry.profiles.clear()
-        self._matrix = None
         return True
 
     def update_character(self, character: CharacterRecord) -> None:
@@ -165,7 +170,8 @@ class Gallery(FaceMatching, TagExplanations):
         if entry is not None:
             entry.character = character
             entry.profiles.clear()
-            self._matrix = None
+            self._embeddings.set_character_scope(character.id, character.guild_id)
+            self._faces.set_character_scope(character.id, character.guild_id)
             if self.blocks is not None:
                 self.blocks.set_scope(character.id, character.guild_id)
 
@@ -175,7 +181,8 @@ class Gallery(FaceMatching, TagExplanations):
             if (removed := entry.vectors.pop(reference_id, None)) is not None:
                 self._forget(character_id, removed)
                 entry.profiles.clear()
-                self._matrix = None
+                self._embeddings.remove(reference_id)
+                self._faces.remove(reference_id)
                 if not entry.vectors:
                     self._depart(self._entries.pop(character_id))
                 return
@@ -184,9 +191,10 @@ class Gallery(FaceMatching, TagExplanations):
         """Drop a character and all its references."""
         if (entry := self._entries.pop(character_id, None)) is not None:
             self._depart(entry)
-            for reference in entry.vectors.values():
+            for reference_id, reference in entry.vectors.items():
                 self._forget(character_id, reference)
-            self._matrix = None
+                self._embeddings.remove(reference_id)
+                self._faces.remove(reference_id)
 
     def _forget(self, character_id: int, reference: _Reference | None) -> None:
         """Take a reference's blocks out of the fitted metric's statistics."""
@@ -236,6 +244,9 @@ class Gallery(FaceMatching, TagExplanations):
         The snapshot never reads the gallery again, so its `rank` may run in a thread while the gallery changes.
         """
         query = self.vocabulary.select(tag_probs)
+        if self.metric is not None and embedding is not None:  # every reference has an embedding then
+            rows = self._embeddings.view(guild_id)
+            return embedding_snapshot(self, query, guild_id, embedding, EmbeddingRows((rows,), int(rows.mask.sum())))
         if self.blocks is not None:
             plan = self.blocks.plan({**(blocks or {}), TAGS_BLOCK: query}, guild_id)
             if plan.calibrated:  # block scales need two characters; until then, the tag rule below
@@ -258,17 +269,7 @@ class Gallery(FaceMatching, TagExplanations):
                 profiles.append(profile)
         tag_distances = np.asarray(profile_distances(query, profiles) if profiles else [], dtype=np.float64)
         tag_threshold = self.cutoff.fallback if self.blocks is not None else self.unknown_distance
-        snapshot = RankingSnapshot(tuple(characters), tag_distances, tag_threshold)
-        if self.metric is None or embedding is None:
-            return snapshot
-        return replace(
-            snapshot,
-            metric=self.metric,
-            query=np.array(embedding),
-            references=self._embedding_matrix().visible(guild_id),
-            k=self.best_k,
-            threshold=float(self.unknown_difference),
-        )
+        return RankingSnapshot(tuple(characters), tag_distances, tag_threshold)
 
     def block_shares(
         self, tags: np.ndarray, blocks: Mapping[str, np.ndarray] | None, character: int, versus: int, guild: int | None
@@ -283,13 +284,10 @@ class Gallery(FaceMatching, TagExplanations):
             return {}
         return gap_shares(scores, where[own], where[rival])
 
-    def _embedding_matrix(self) -> EmbeddingMatrix:
-        """The stacked embeddings, rebuilt after any change; a row's scope is its character's, else its own."""
-        if self._matrix is None:
-            self._matrix = EmbeddingMatrix.stack(
-                (character_id, entry.character.guild_id or reference.guild_id, reference.embedding)
-                for character_id, entry in self._entries.items()
-                for reference in entry.vectors.values()
-                if reference.embedding is not None
-            )
-        return self._matrix
+    def _index_embeddings(self, character: CharacterRecord, reference: ReferenceRecord, whole, face) -> None:
+        """Append the reference's whole-picture (and face) embedding rows; a later copy replaces the earlier."""
+        for index, vector in ((self._embeddings, whole), (self._faces, face)):
+            if vector is not None:
+                index.add(reference.id, character.id, character.guild_id, reference.guild_id, vector)
+            else:
+                index.remove(reference.id)

@@ -9,27 +9,25 @@ turns distances into a ranking, so both measures share one result shape and one 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 
-from bot.recognition.embedding import (
-    BEST_K,
-    EmbeddingMetric,
-    best_k_scores,
-    closest_differences,
-    difference_to_confidence,
-)
+from bot.recognition.embedding import BEST_K, EmbeddingMetric, difference_to_confidence, grouped_scores
+from bot.recognition.embedding_index import EVERY_GUILD, EmbeddingRows
 from bot.recognition.ordering import OrderedCandidates, index_of, stable_top
 from bot.recognition.profile import DEFAULT_UNKNOWN_DISTANCE, distance_to_confidence
 from bot.store.records import CharacterRecord
 
 Measure = Literal["tags", "embedding"]
+__all__ = ["EVERY_GUILD", "RankedCharacter", "Ranking", "RankingSnapshot", "TagEvidence"]
 
-EVERY_GUILD = -1
-"""The scope of an embedding row that every guild may see (a global character's global reference)."""
+SHOWN = 10
+"""Characters a shortlist must propose at least (the most any answer shows); fewer, and the search is exact."""
+TIE_PREFIX = 32
+"""Leading CCIP candidates (with all tied at the last one) whose ties the tag distance breaks."""
 
 
 @dataclass(frozen=True)
@@ -79,42 +77,6 @@ class TagEvidence:
     """The rival character's profile value, when the evidence contrasts two characters."""
 
 
-@dataclass(frozen=True)
-class EmbeddingMatrix:
-    """Every indexed reference embedding stacked once per gallery change, so a query is one metric call."""
-
-    vectors: np.ndarray
-    """[M, d] float32 embeddings."""
-    owners: np.ndarray
-    """[M] character id of each row."""
-    scopes: np.ndarray
-    """[M] guild id that may see each row, or EVERY_GUILD."""
-
-    @classmethod
-    def stack(cls, rows: Iterable[tuple[int, int | None, np.ndarray]]) -> EmbeddingMatrix:
-        """Build from (character id, scope guild or None for every guild, embedding) rows."""
-        listed = list(rows)
-        return cls(
-            vectors=np.stack([row[2] for row in listed]).astype(np.float32) if listed else np.zeros((0, 0), np.float32),
-            owners=np.asarray([row[0] for row in listed], dtype=np.int64),
-            scopes=np.asarray([EVERY_GUILD if row[1] is None else row[1] for row in listed], dtype=np.int64),
-        )
-
-    def visible(self, guild_id: int | None) -> EmbeddingMatrix:
-        """The rows this guild may see, as a matrix of their own (copies: the caller may keep them)."""
-        rows = self.scopes == EVERY_GUILD
-        if guild_id is not None:
-            rows |= self.scopes == guild_id
-        return EmbeddingMatrix(self.vectors[rows], self.owners[rows], self.scopes[rows])
-
-    def scores(self, metric: EmbeddingMetric, query: np.ndarray, *, guild_id: int | None, k: int) -> dict[int, float]:
-        """Best-k CCIP score per character over the rows this guild may see (characters without rows are absent)."""
-        seen = self.visible(guild_id)
-        if not len(seen.owners):
-            return {}
-        return best_k_scores(metric.differences_to(query, seen.vectors), seen.owners, k)
-
-
 @dataclass(frozen=True, eq=False)
 class RankingSnapshot:
     """One query's ranking inputs, copied out of the gallery at one moment, so the ranking may finish in a thread.
@@ -132,8 +94,12 @@ class RankingSnapshot:
     metric: EmbeddingMetric | None = None
     query: np.ndarray | None = None
     """The query region's embedding; with `metric`, the ranking is by CCIP."""
-    references: EmbeddingMatrix | None = None
-    """The embedding rows the guild may see."""
+    references: EmbeddingRows | None = None
+    """The embedding rows the guild may see (a mask over the gallery's index, not a copy)."""
+    records: Callable[[np.ndarray], Sequence[CharacterRecord]] | None = None
+    """Character ids -> their records, read lazily (the CCIP ranking's characters are the rows' owners)."""
+    tags: Callable[[np.ndarray], np.ndarray] | None = None
+    """Character ids -> tag-profile distances of the query: the CCIP tie-breaker, asked for the leaders only."""
     k: int = BEST_K
     threshold: float = 0.0
     """The CCIP ranking's "unknown" difference, compared with the closest pair's."""
@@ -156,7 +122,7 @@ class RankingSnapshot:
     def calls_model(self) -> bool:
         """Whether `rank` runs the metric model (and so belongs off the event loop)."""
         rows = self.references
-        return self.metric is not None and self.query is not None and rows is not None and len(rows.owners) > 0
+        return self.metric is not None and self.query is not None and rows is not None and rows.count > 0
 
     def rank(self) -> Ranking:
         """The ranking: by CCIP best-k scores when there is a query embedding and a metric, else by tags."""
@@ -178,10 +144,11 @@ class RankingSnapshot:
                 confidence_at=self.confidence_at,
                 verdict=self.verdict,
             )
-        differences = metric.differences_to(query, rows.vectors) if len(rows.owners) else np.zeros(0)
-        scores = best_k_scores(differences, rows.owners, self.k)
-        closest = closest_differences(differences, rows.owners)
-        return rank_by_embedding(self.characters, scores, self.tag_distances, threshold=self.threshold, closest=closest)
+        if not rows.count or self.records is None or self.tags is None:
+            return Ranking(candidates=(), unknown=True, measure="embedding")
+        differences, owners = rows.differences(metric, query, SHOWN)
+        ids, scores, closest = grouped_scores(differences, owners, self.k)
+        return rank_by_scores(self.records(ids), ids, scores, closest, self.tags, threshold=self.threshold)
 
 
 def rank_by_tags(
@@ -237,3 +204,35 @@ def rank_by_embedding(
     )
     unknown = not candidates or float(nearest[order[0]]) > threshold
     return Ranking(candidates=candidates, unknown=unknown, measure="embedding")
+
+
+def rank_by_scores(
+    characters: Sequence[CharacterRecord],
+    ids: np.ndarray,
+    scores: np.ndarray,
+    closest: np.ndarray,
+    tags: Callable[[np.ndarray], np.ndarray],
+    *,
+    threshold: float,
+) -> Ranking:
+    """`rank_by_embedding` over score arrays, lazily: tag distances only for the leaders (and what is read).
+
+    The leading TIE_PREFIX characters, with every character tied with the last of them, are ordered by
+    (score, tag distance); the rest by score, ties in input order, as `OrderedCandidates` reads them.
+    """
+    confidences = np.asarray(difference_to_confidence(np.nan_to_num(closest, posinf=1e9), threshold), dtype=float)
+    top = stable_top(scores, min(TIE_PREFIX, len(scores)))
+    prefix = np.union1d(top, np.flatnonzero(scores == scores[top[-1]]))
+    known = dict(zip(prefix.tolist(), np.nan_to_num(tags(ids[prefix]), nan=np.inf).tolist(), strict=True))
+    leaders = prefix[np.lexsort((np.array([known[i] for i in prefix.tolist()]), scores[prefix]))]
+    key = scores.astype(np.float64)
+    key[leaders] = float(scores.min()) - 1 - len(leaders) + np.arange(len(leaders))
+
+    def make(i: int) -> RankedCharacter:
+        tag = known[i] if i in known else float(tags(ids[i : i + 1])[0])
+        return RankedCharacter(
+            characters[i], float(scores[i]), float(confidences[i]), None if not np.isfinite(tag) else tag
+        )
+
+    unknown = float(closest[leaders[0]]) > threshold
+    return Ranking(OrderedCandidates(key, make), unknown, measure="embedding", characters=characters)

@@ -259,7 +259,7 @@ async def _query(
             if isinstance(analysis, UserFacingError):  # refused, too slow or crashing
                 skipped.append(f"query {path}: {analysis.user_message}")
                 continue
-            ranking = await rank_region(services.gallery, analysis.whole)
+            ranking = await rank_region(services.gallery, analysis.whole, exhaustive=True)
             outcomes.append((name, [folders[candidate.character.id] for candidate in ranking.candidates]))
     return outcomes
 

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 
 from bot.recognition.cutoff import cutoff_measure
 from bot.recognition.embedding import EmbeddingMetric
+from bot.recognition.embedding_index import ANN_MIN_ROWS
 from bot.recognition.gallery import Gallery
 from bot.recognition.vocabulary import Vocabulary
 from bot.store.records import CharacterRecord, ReferenceRecord, ReferenceStatus
@@ -29,6 +30,7 @@ async def load_gallery(
     features: str | None = None,
     block_weights: Mapping[str, float] | None = None,
     shrinkage: float = 0.5,
+    ann_min_rows: int | None = ANN_MIN_ROWS,
 ) -> Gallery:
     """A gallery of every approved reference of these models in the store, in every scope (one full metric fit).
 
@@ -47,6 +49,7 @@ async def load_gallery(
         block_weights=block_weights,
         shrinkage=shrinkage,
         calibrated=calibrated,
+        ann_min_rows=ann_min_rows,
     )
     references = await store.list_references(status=ReferenceStatus.APPROVED, all_scopes=True)
     stale: Counter[str] = Counter()

@@ -85,16 +85,21 @@ def _refit_done(key: int, task: asyncio.Task[None]) -> None:
         log.error("background refit of the block metric failed", exc_info=task.exception())
 
 
-async def rank_region(gallery: Gallery, region: RegionAnalysis, *, guild_id: int | None = None) -> Ranking:
+async def rank_region(
+    gallery: Gallery, region: RegionAnalysis, *, guild_id: int | None = None, exhaustive: bool = False
+) -> Ranking:
     """The gallery's ranking of one region, by its embedding when it has one; the metric model runs off the loop.
 
     The snapshot is taken here, on the event loop, where the gallery changes; only the finished snapshot
     goes to a worker thread, so the thread never reads the gallery while an approval edits it. A face crop
     (`box` set) meets the references' face embeddings, the whole picture their whole ones (face_matching.py).
+    `exhaustive` ranks every character exactly (whynot's question), never from an approximate shortlist.
     """
     await refit_off_loop(gallery)
     take = gallery.face_snapshot if region.box is not None else gallery.snapshot
     snapshot = take(region.tag_probs, guild_id=guild_id, embedding=region.embedding, blocks=region.blocks)
+    if exhaustive and snapshot.references is not None:
+        snapshot = replace(snapshot, references=snapshot.references.exact())
     if snapshot.calls_model or snapshot.heavy:
         return await asyncio.to_thread(snapshot.rank)
     return snapshot.rank()

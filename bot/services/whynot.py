@@ -49,7 +49,7 @@ class WhyNotService:
         self._require_references(character, guild_id)
         best: WhyNotResult | None = None
         for region in comparable_regions(analysis, self.gallery):
-            ranking = await rank_region(self.gallery, region, guild_id=guild_id)
+            ranking = await rank_region(self.gallery, region, guild_id=guild_id, exhaustive=True)
             rank = ranking.position_of(character.id)
             if rank is None:
                 continue

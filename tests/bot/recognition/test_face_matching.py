@@ -11,9 +11,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from bot.recognition.face_matching import faces_or_whole
+from bot.recognition.embedding_index import EmbeddingIndex, EmbeddingRows
 from bot.recognition.gallery import Gallery
-from bot.recognition.ranking import EmbeddingMatrix
 from models.ccip import CcipMetric, load_ccip_metric
 from models.sessions import SessionConfig
 from tests.bot.fake_models import write_metrics
@@ -73,12 +72,25 @@ def test_the_face_matrix_follows_every_change(metric: CcipMetric) -> None:
     assert ranked(gallery, face=True) == [("Alice", 0.05)]
 
 
-def test_faces_or_whole_adds_only_characters_missing_from_the_faces() -> None:
-    rows = np.eye(3, dtype=np.float32)
-    faces = EmbeddingMatrix(rows[:1], np.array([1]), np.array([-1]))
-    whole = EmbeddingMatrix(rows, np.array([1, 2, 2]), np.array([-1, -1, 5]))
-    merged = faces_or_whole(faces, whole)
-    assert merged.owners.tolist() == [1, 2, 2] and merged.scopes.tolist() == [-1, -1, 5]
-    np.testing.assert_array_equal(merged.vectors, rows)
-    empty = EmbeddingMatrix.stack([])
-    assert faces_or_whole(empty, whole) is whole
+class RowNumberMetric:
+    """Difference = the reference's first coordinate, so a test can tell which rows were scored."""
+
+    identity = "toy@1"
+    threshold = 0.5
+
+    def differences_to(self, query: np.ndarray, references: np.ndarray) -> np.ndarray:
+        return references[:, 0]
+
+
+def test_whole_rows_count_only_for_characters_missing_from_the_visible_faces() -> None:
+    faces, whole = EmbeddingIndex(), EmbeddingIndex()
+    faces.add(1, 1, None, None, [10.0, 0.0])
+    faces.add(4, 3, None, 5, [40.0, 0.0])  # character 3's face is guild 5's: other guilds see its wholes
+    for reference_id, owner, scope in ((1, 1, None), (2, 2, None), (3, 2, 5), (5, 3, None)):
+        whole.add(reference_id, owner, None, scope, [float(reference_id), 0.0])
+    for guild, expected in ((5, {1: [10.0], 2: [2.0, 3.0], 3: [40.0]}), (6, {1: [10.0], 2: [2.0], 3: [5.0]})):
+        views = (faces.view(guild), whole.view(guild))
+        rows = EmbeddingRows(views, sum(int(view.mask.sum()) for view in views), faces_first=True)
+        differences, owners = rows.differences(RowNumberMetric(), np.zeros(2), 1)
+        found = {int(owner): sorted(differences[owners == owner].tolist()) for owner in np.unique(owners)}
+        assert found == expected

@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from bot.recognition.embedding import best_k_scores
+from bot.recognition.embedding_index import EmbeddingIndex, EmbeddingRows
 from bot.recognition.gallery import Gallery
-from bot.recognition.ranking import EVERY_GUILD, EmbeddingMatrix, rank_by_embedding, rank_by_tags
+from bot.recognition.ranking import rank_by_embedding, rank_by_tags
 from bot.recognition.vocabulary import Vocabulary
 from tests.bot.records import approved_reference, character
 
@@ -27,24 +29,34 @@ def row(character_id: int, scope: int | None, difference: float) -> tuple[int, i
     return character_id, scope, np.array([1.0 - difference, 0.0], dtype=np.float32)
 
 
-def test_matrix_rows_keep_their_owner_and_scope() -> None:
-    matrix = EmbeddingMatrix.stack([row(1, None, 0.1), row(2, GUILD, 0.2)])
-    assert matrix.vectors.shape == (2, 2) and matrix.vectors.dtype == np.float32
-    assert matrix.owners.tolist() == [1, 2]
-    assert matrix.scopes.tolist() == [EVERY_GUILD, GUILD]
-    assert EmbeddingMatrix.stack([]).scores(FirstAxisMetric(), np.zeros(2), guild_id=None, k=3) == {}
+def indexed(rows: list[tuple[int, int | None, np.ndarray]]) -> EmbeddingIndex:
+    index = EmbeddingIndex()
+    for reference_id, (owner, scope, vector) in enumerate(rows, start=1):
+        index.add(reference_id, owner, None, scope, vector)
+    return index
+
+
+def scores(index: EmbeddingIndex, guild_id: int | None, k: int) -> dict[int, float]:
+    view = index.view(guild_id)
+    rows = EmbeddingRows((view,), int(view.mask.sum()))
+    return best_k_scores(*rows.differences(FirstAxisMetric(), np.zeros(2), 1), k) if rows.count else {}
+
+
+def test_index_rows_keep_their_owner_and_scope() -> None:
+    view = indexed([row(1, None, 0.1), row(2, GUILD, 0.2)]).view(GUILD)
+    assert view.vectors.shape == (2, 2) and view.vectors.dtype == np.float32
+    assert view.owners.tolist() == [1, 2] and view.mask.tolist() == [True, True]
+    assert indexed([row(2, GUILD, 0.2)]).view(None).mask.tolist() == [False]
+    assert scores(indexed([]), None, 3) == {}
 
 
 def test_scores_average_the_best_k_rows_the_guild_may_see() -> None:
-    matrix = EmbeddingMatrix.stack(
-        [row(1, None, 0.1), row(1, None, 0.3), row(1, None, 0.8), row(2, GUILD, 0.05), row(1, GUILD, 0.0)]
-    )
-    metric = FirstAxisMetric()
-    everyone = matrix.scores(metric, np.zeros(2), guild_id=None, k=2)
+    index = indexed([row(1, None, 0.1), row(1, None, 0.3), row(1, None, 0.8), row(2, GUILD, 0.05), row(1, GUILD, 0.0)])
+    everyone = scores(index, None, 2)
     assert everyone == {1: pytest.approx((0.1 + 0.3) / 2)}  # character 2's only row is the guild's
-    in_guild = matrix.scores(metric, np.zeros(2), guild_id=GUILD, k=2)
+    in_guild = scores(index, GUILD, 2)
     assert in_guild == {1: pytest.approx((0.0 + 0.1) / 2), 2: pytest.approx(0.05)}
-    assert matrix.scores(metric, np.zeros(2), guild_id=GUILD + 1, k=2) == everyone
+    assert scores(index, GUILD + 1, 2) == everyone
 
 
 def test_embedding_ranking_breaks_ties_by_tags_and_ranks_missing_scores_last() -> None:

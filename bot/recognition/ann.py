@@ -1,0 +1,91 @@
+"""An approximate nearest-neighbour shortlist of reference embeddings (usearch HNSW, cosine), when it is installed.
+
+Why: exact search over a million 768-d embeddings is memory-bound (about 135 ms a query in float32 here),
+and the CCIP metric is a model, so it cannot be indexed itself. The shortlist is built on the L2-normalised
+features (cosine) and only proposes rows; the exact metric re-ranks every row of the proposed characters
+(bot/recognition/embedding_index.py). Its recall on the real CCIP model is unmeasured here (see README).
+
+usearch is the optional `scale` extra; without it `load_usearch` says so once and the gallery searches exactly.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+_warned = False
+
+CONNECTIVITY = 16
+"""HNSW graph degree (usearch's default)."""
+EXPANSION_ADD = 128
+"""Candidates kept while inserting (usearch's default): the graph's quality."""
+EXPANSION_SEARCH = 256
+"""Candidates kept while searching; the shortlist asks for at most this many rows (measured in the benchmark)."""
+
+
+def load_usearch() -> Any | None:
+    """usearch's `Index` class, or None (logged once) when the `scale` extra is not installed."""
+    global _warned
+    try:
+        from usearch.index import Index
+    except ImportError:
+        if not _warned:
+            _warned = True
+            log.info("usearch is not installed (extra `scale`): large galleries are searched exactly")
+        return None
+    return Index
+
+
+def normalised(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (zero rows stay zero), float32: cosine on them is a dot product."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-12)
+
+
+class AnnShortlist:
+    """An HNSW index over embedding rows keyed by slot (a row's number for its whole life in the gallery).
+
+    Searches run in worker threads while approvals add on the event loop, so one lock orders them; an add
+    holds it for about a millisecond, a search for a few.
+    """
+
+    def __init__(self, index_class: Any, dim: int, *, threads: int = 0) -> None:
+        self._index = index_class(
+            ndim=dim,
+            metric="cos",
+            dtype="f32",
+            connectivity=CONNECTIVITY,
+            expansion_add=EXPANSION_ADD,
+            expansion_search=EXPANSION_SEARCH,
+        )
+        self._threads = threads
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def add(self, slots: np.ndarray, vectors: np.ndarray) -> None:
+        """Index rows (their slots are new)."""
+        if len(slots):
+            keys = np.asarray(slots, dtype=np.uint64)
+            with self._lock:
+                self._index.add(keys, normalised(vectors), threads=self._threads)
+
+    def remove(self, slots: np.ndarray) -> None:
+        """Forget rows (tombstoned in the gallery)."""
+        if len(slots):
+            with self._lock:
+                self._index.remove(np.asarray(slots, dtype=np.uint64))
+
+    def search(self, query: np.ndarray, count: int) -> np.ndarray:
+        """Slots of about `count` rows closest to the query by cosine, closest first."""
+        with self._lock:
+            if not len(self._index):
+                return np.zeros(0, dtype=np.int64)
+            found = self._index.search(normalised(query).reshape(-1), min(count, len(self._index)))
+        return np.asarray(found.keys, dtype=np.int64)

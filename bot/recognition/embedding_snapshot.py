@@ -1,0 +1,65 @@
+"""A CCIP ranking's snapshot, taken without a loop over the gallery's characters.
+
+Why: at 100,000 characters, building every visible character's tag profile per query costs more than the
+CCIP search itself. In a CCIP gallery every indexed reference has an embedding (`ModelIdentity` refuses the
+rest), so the characters a guild may see are the owners of its visible embedding rows; the tag distance
+is only the tie-breaker, computed for the leading characters (`ranking.rank_by_scores`) in the ranking's
+thread. That thread reads profiles already cached by the loop and builds missing ones without caching
+them, so it never writes to the gallery.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from bot.recognition.embedding_index import EmbeddingRows
+from bot.recognition.explanations import visible
+from bot.recognition.profile import build_profile, profile_distances
+from bot.recognition.ranking import RankingSnapshot
+from bot.recognition.row_records import RowRecords
+
+if TYPE_CHECKING:
+    from bot.recognition.gallery import Gallery
+
+
+def tag_distances(gallery: Gallery, query: np.ndarray, guild_id: int | None) -> Callable[[np.ndarray], np.ndarray]:
+    """Character ids -> the query's tag-profile distance to each (NaN: the character has left the gallery)."""
+    entries = gallery._entries
+
+    def distances(ids: np.ndarray) -> np.ndarray:
+        out = np.full(len(ids), np.nan)
+        for position, character_id in enumerate(ids.tolist()):
+            entry = entries.get(character_id)
+            if entry is None:
+                continue
+            profile = entry.profiles.get(guild_id)
+            if profile is None:
+                tags = [ref.tag_vector for ref in list(entry.vectors.values()) if visible(ref.guild_id, guild_id)]
+                profile = build_profile(np.stack(tags)) if tags else None
+            if profile is not None:
+                out[position] = float(profile_distances(query, [profile])[0])
+        return out
+
+    return distances
+
+
+def embedding_snapshot(
+    gallery: Gallery, query: np.ndarray, guild_id: int | None, embedding: np.ndarray, rows: EmbeddingRows
+) -> RankingSnapshot:
+    """The snapshot of a CCIP ranking: the guild's visible rows, the metric, and lazy records and tags."""
+    assert gallery.metric is not None
+    return RankingSnapshot(
+        (),
+        np.zeros(0),
+        gallery.unknown_distance,
+        metric=gallery.metric,
+        query=np.array(embedding),
+        references=rows,
+        k=gallery.best_k,
+        threshold=float(gallery.unknown_difference),
+        records=lambda ids: RowRecords(gallery, ids),
+        tags=tag_distances(gallery, query, guild_id),
+    )
