@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from sqlalchemy import Row
 
 from bot.store.records import AuditEntry, CharacterRecord, ReferenceRecord, ReferenceStatus
 from bot.store.tables import AuditRow, Character, Reference
@@ -21,8 +22,8 @@ def character_record(character: Character) -> CharacterRecord:
     )
 
 
-def reference_record(reference: Reference) -> ReferenceRecord:
-    """A reference with its vectors decoded to float32 arrays."""
+def reference_record(reference: Reference | Row) -> ReferenceRecord:
+    """A reference (an ORM object, or a plain row of the references table) with its vectors decoded to float32."""
     embedding = None
     if reference.embedding is not None and reference.embedding_dims is not None:
         embedding = decode_vector(reference.embedding, reference.embedding_dims)
@@ -51,7 +52,7 @@ def reference_record(reference: Reference) -> ReferenceRecord:
     )
 
 
-def _face_embedding(reference: Reference) -> np.ndarray | None:
+def _face_embedding(reference: Reference | Row) -> np.ndarray | None:
     """The largest face's vector; None when the picture showed no face (empty) or was never searched (NULL)."""
     if not reference.face_embedding or reference.embedding_dims is None:
         return None

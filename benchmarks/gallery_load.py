@@ -1,0 +1,138 @@
+"""Start-up of a large gallery from SQLite: `load_gallery` time, the first fit, and the process's memory.
+
+Run from the repository root: `.venv/bin/python -m benchmarks.gallery_load [--characters 100000] [--json]`.
+The store (N characters x 5 approved references of the palette vocabulary's 145 dims, made by the project's
+migrations, then filled with one bulk insert per table) is built once under `--cache` and reused. Printed:
+- `read_s`: the store read (one reference query, the characters in chunks of ids);
+- `load_s`: `load_gallery` in all (the read, then `Gallery.add_many`);
+- `fit_s`: the first fit of the block metric (made in a thread by the first ranking);
+- `rss_mb`: peak resident memory of the process after the load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import create_engine, insert
+
+from bot.recognition.blocks import TAGS_BLOCK
+from bot.recognition.vocabulary import Vocabulary
+from bot.services.gallery_loading import load_gallery
+from bot.store.database import sqlite_url
+from bot.store.records import ReferenceStatus
+from bot.store.repository import CharacterStore
+from bot.store.tables import GLOBAL_SCOPE_KEY, Character, Reference
+
+DIMS = 145
+REFS = 5
+TAGGER = "palette@bench"
+CHUNK = 50_000
+
+
+async def build_store(path: Path, count: int) -> None:
+    """Migrate a new SQLite file with the project's code, then bulk-insert characters and references."""
+    store = await CharacterStore.open(sqlite_url(path))
+    await store.close()
+    rng = np.random.default_rng(0)
+    now = datetime.now(UTC)
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.begin() as connection:
+        connection.execute(
+            insert(Character),
+            [
+                {
+                    "id": i + 1,
+                    "name": f"character {i + 1}",
+                    "name_key": f"character {i + 1}",
+                    "series": None,
+                    "guild_id": None,
+                    "scope_key": GLOBAL_SCOPE_KEY,
+                    "created_at": now,
+                    "created_by": None,
+                }
+                for i in range(count)
+            ],
+        )
+        for start in range(0, count, CHUNK):
+            characters = range(start, min(count, start + CHUNK))
+            centres = rng.random((len(characters), DIMS), dtype=np.float32)
+            rows = []
+            for offset, character in enumerate(characters):
+                for ref in range(REFS):
+                    vector = centres[offset] + rng.normal(0, 0.05, DIMS).astype(np.float32)
+                    rows.append(
+                        {
+                            "character_id": character + 1,
+                            "status": ReferenceStatus.APPROVED.value,
+                            "guild_id": None,
+                            "tagger": TAGGER,
+                            "tag_vector": vector.astype(np.float32).tobytes(),
+                            "tag_dims": DIMS,
+                            "phash": f"{(character * REFS + ref):016x}",
+                            "submitted_at": now,
+                        }
+                    )
+            connection.execute(insert(Reference), rows)
+    engine.dispose()
+
+
+async def measure(path: Path) -> dict[str, float]:
+    """Load the gallery as the bot does at start and fit it once."""
+    vocabulary = Vocabulary(tagger=TAGGER, indices=np.arange(DIMS), names=tuple(f"t{i}" for i in range(DIMS)))
+    store = await CharacterStore.open(sqlite_url(path))
+    try:
+        start = time.perf_counter()
+        references = await store.list_references(status=ReferenceStatus.APPROVED, all_scopes=True)
+        await store.characters_by_id({reference.character_id for reference in references})
+        read_s = time.perf_counter() - start
+        del references
+        start = time.perf_counter()
+        gallery = await load_gallery(store, vocabulary, block_weights={TAGS_BLOCK: 1.0})
+        load_s = time.perf_counter() - start
+        start = time.perf_counter()
+        assert gallery.blocks is not None
+        refit = gallery.blocks.prepare_refit()
+        gallery.blocks.install(await asyncio.to_thread(refit))
+        fit_s = time.perf_counter() - start
+    finally:
+        await store.close()
+    return {
+        "characters": gallery.character_count,
+        "references": len(gallery),
+        "read_s": round(read_s, 2),
+        "load_s": round(load_s, 2),
+        "fit_s": round(fit_s, 2),
+        "rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
+
+
+def main() -> None:
+    """Build the store once (cached), then print the figures (or JSON)."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--characters", type=int, default=100_000)
+    parser.add_argument("--cache", type=Path, default=Path("/tmp/waifu-gallery-load"))
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    path = args.cache / f"gallery-{args.characters}.sqlite3"
+    if not path.exists():
+        args.cache.mkdir(parents=True, exist_ok=True)
+        started = time.perf_counter()
+        asyncio.run(build_store(path, args.characters))
+        print(f"built {path} in {time.perf_counter() - started:.1f} s")
+    result = asyncio.run(measure(path))
+    if args.json:
+        print(json.dumps(result))
+        return
+    for name, value in result.items():
+        print(f"{name:>12} {value}")
+
+
+if __name__ == "__main__":
+    main()
