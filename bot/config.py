@@ -70,7 +70,7 @@ class RecognitionSettings(BaseModel):
         0.5, ge=0, le=1, description="Share of the scaled identity in each block's whitening covariance."
     )
     ann_min_rows: int | None = Field(
-        100_000,
+        50_000,
         ge=1,
         description="CCIP embedding rows from which an approximate (usearch, extra `scale`) shortlist proposes "
         "characters that the metric re-ranks; below, and without usearch, the search is exact. None: always exact.",

@@ -21,8 +21,11 @@ _warned = False
 
 CONNECTIVITY = 16
 """HNSW graph degree (usearch's default)."""
-EXPANSION_ADD = 128
-"""Candidates kept while inserting (usearch's default): the graph's quality."""
+EXPANSION_ADD = 64
+"""Candidates kept while inserting (usearch's default is 128; 64 builds about twice as fast here)."""
+DTYPE = "i8"
+"""Stored scalar of the graph's vectors: unit vectors quantised to int8 (a quarter of float32's memory, and
+about 4x faster to build than f32 here); only proposals come from it, the exact metric decides."""
 EXPANSION_SEARCH = 256
 """Candidates kept while searching; the shortlist asks for at most this many rows (measured in the benchmark)."""
 
@@ -58,7 +61,7 @@ class AnnShortlist:
         self._index = index_class(
             ndim=dim,
             metric="cos",
-            dtype="f32",
+            dtype=DTYPE,
             connectivity=CONNECTIVITY,
             expansion_add=EXPANSION_ADD,
             expansion_search=EXPANSION_SEARCH,

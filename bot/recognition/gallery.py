@@ -127,7 +127,8 @@ class Gallery(FaceMatching, TagExplanations):
     def add_many(self, pairs: Iterable[tuple[CharacterRecord, ReferenceRecord]]) -> int:
         """Index many approved references (a load): the block statistics take them in one product per block."""
         batch: list = []
-        added = sum(self.add(character, reference, batch=batch) for character, reference in pairs)
+        with self._embeddings.batch(), self._faces.batch():
+            added = sum(self.add(character, reference, batch=batch) for character, reference in pairs)
         if self.blocks is not None:
             self.blocks.add_many(batch)
         return added
