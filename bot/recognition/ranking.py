@@ -26,8 +26,9 @@ __all__ = ["EVERY_GUILD", "RankedCharacter", "Ranking", "RankingSnapshot", "TagE
 
 SHOWN = 10
 """Characters a shortlist must propose at least (the most any answer shows); fewer, and the search is exact."""
-TIE_PREFIX = 32
-"""Leading CCIP candidates (with all tied at the last one) whose ties the tag distance breaks."""
+TIE_PREFIX = 10
+"""Leading CCIP candidates (with all tied at the last one) whose ties the tag distance breaks: as many as an
+answer shows (each costs a profile build in the ranking thread, about 0.1-0.3 ms)."""
 
 
 @dataclass(frozen=True)
