@@ -15,14 +15,13 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
-from bot.errors import DuplicateReference, UsageError, UserFacingError
-from bot.services.batch import analyze_many, default_concurrency
+from bot.errors import DuplicateReference, UserFacingError
+from bot.services.batch import analyze_many, default_concurrency, read_capped
 from bot.services.display_names import Naming, naming_of
 from bot.services.enrollment import EnrollmentService
 from bot.services.reference_quality import describe, quality_issues
 from bot.services.results import ImportSummary
 from bot.store.records import ReferenceStatus
-from models.intake import check_size
 
 ImportStage = Literal["importing"]
 
@@ -102,15 +101,9 @@ async def import_dataset(
 def _read(path: Path, max_bytes: int | None) -> bytes | UserFacingError:
     """A dataset file's bytes (never more than `max_bytes`), or the error that names why it was skipped."""
     try:
-        check_size(path.stat().st_size, max_bytes)
-        with path.open("rb") as handle:
-            data = handle.read() if max_bytes is None else handle.read(max_bytes + 1)
-        check_size(len(data), max_bytes)
+        return read_capped(path, max_bytes)
     except UserFacingError as error:
         return error
-    except OSError as error:
-        return UsageError(f"cannot be read ({error.strerror or error}).")
-    return data
 
 
 def _ignore_progress(stage: ImportStage, done: int, total: int) -> None:
