@@ -12,6 +12,7 @@ from bot.discord_adapter.attachments import ImageSource, images_in, read_attachm
 from bot.discord_adapter.client import WaifuBot
 from bot.errors import NotFound
 from bot.services.cards import Panel, whynot_card
+from bot.services.references import may_show
 from bot.services.results import WhyNotResult
 from cogs.base import MenuCog, ReportingModal
 from cogs.common import (
@@ -48,7 +49,8 @@ async def send_whynot(interaction: discord.Interaction, result: WhyNotResult, im
     """The embed (read by screen readers) with the why-not card drawn beside it."""
     bot = bot_of(interaction)
     other = result.best_match if result.rank != 1 else result.compared_with
-    panels = [Panel("this picture", image, box=result.box)]
+    shown = may_show(result.rating, age_restricted=age_restricted(interaction.channel))
+    panels = [Panel("this picture", image if shown else None, box=result.box, note="not shown in this channel")]
     panels.append(await _reference_panel(bot, result.character, result.character_id, interaction))
     if other is not None and other != result.character:
         panels.append(await _reference_panel(bot, other, None, interaction))

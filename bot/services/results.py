@@ -87,6 +87,8 @@ class WhyNotResult:
     block_shares: tuple[tuple[str, float], ...] = ()
     """With the fitted block metric: each block's share ("face colours", ...) of distance(rival) - distance;
     the shares add up to that gap."""
+    rating: str | None = None
+    """The picture's own rating (a tagger with ratings), so a card reposts it only where it may be shown."""
 
     @property
     def supporting(self) -> tuple[Evidence, ...]:

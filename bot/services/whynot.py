@@ -81,6 +81,7 @@ class WhyNotService:
                 tag_distance=own.tag_distance,
                 compared_with=rival.name if rival else None,
                 block_shares=tuple((BLOCK_LABELS.get(name, name), share) for name, share in shares.items()),
+                rating=analysis.rating,
             )
             if best is None or (result.rank, result.distance) < (best.rank, best.distance):
                 best = result

@@ -4,6 +4,7 @@ submissions are shown to moderators behind a spoiler there, and a character only
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -98,3 +99,31 @@ async def test_a_character_only_the_tagger_knows_is_marked_without_a_thumbnail(
     assert embed["fields"][0]["value"].splitlines()[0].endswith("· named by the tagger")
     assert "`/enroll character:Hatsune Miku image:<picture>`" in embed["description"]
     assert "thumbnail" not in embed and not any(name.startswith("reference") for name in reply.files)
+
+
+def pure_red_pixels(card: bytes) -> int:
+    """Pixels of the red test pictures' own colours in a card (its chips and text use none of them)."""
+    pixels = np.asarray(Image.open(io.BytesIO(card)).convert("RGB")).reshape(-1, 3)
+    return int(np.count_nonzero((pixels[:, 1] == 0) & (pixels[:, 2] == 0) & (pixels[:, 0] >= 200)))
+
+
+async def test_the_whynot_card_reposts_an_explicit_picture_only_in_the_age_restricted_channel(
+    world: World, rating_settings: Settings
+) -> None:
+    async with running_bot(rating_settings, world.emu) as bot:
+        for seed in (1, 2, 3):
+            await bot.services.enrollment.enroll_approved("Scarlet", blocks(RED, seed))
+        for seed in (6, 7, 8):
+            await bot.services.enrollment.enroll_approved("Midori", blocks(GREEN, seed))
+        general = await (
+            await world.member.slash(
+                "whynot", character="Midori", image=world.emu.add_attachment(blocks(RED, 4), "a.png")
+            )
+        ).final()
+        nsfw = await (
+            await world.member.in_channel("nsfw").slash(
+                "whynot", character="Midori", image=world.emu.add_attachment(blocks(RED, 5), "b.png")
+            )
+        ).final()
+    assert pure_red_pixels(general.files["whynot.png"]) == 0  # neither the picture nor Scarlet's reference
+    assert pure_red_pixels(nsfw.files["whynot.png"]) > 1000
