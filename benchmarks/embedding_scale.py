@@ -24,15 +24,15 @@ import json
 import resource
 import statistics
 import time
-from datetime import UTC, datetime
 
 import numpy as np
 
+from benchmarks.records import CREATED, approved
 from bot.recognition.analysis import RegionAnalysis
 from bot.recognition.gallery import Gallery
 from bot.recognition.vocabulary import Vocabulary
 from bot.services.identify import rank_region
-from bot.store.records import CharacterRecord, ReferenceRecord, ReferenceStatus
+from bot.store.records import CharacterRecord, ReferenceRecord
 
 DIM = 768
 REFS = 5
@@ -40,7 +40,6 @@ SERIES = 20
 QUERIES = 40
 TAGGER = "palette@bench"
 EMBEDDER = "cosine@bench"
-CREATED = datetime.now(UTC)
 VOCABULARY = Vocabulary(tagger=TAGGER, indices=np.arange(2), names=("a", "b"))
 TAGS = np.array([0.5, 0.5], dtype=np.float32)
 
@@ -60,24 +59,7 @@ def unit(vectors: np.ndarray) -> np.ndarray:
 
 
 def _reference(reference_id: int, character_id: int, embedding: np.ndarray) -> ReferenceRecord:
-    return ReferenceRecord(
-        id=reference_id,
-        character_id=character_id,
-        status=ReferenceStatus.APPROVED,
-        guild_id=None,
-        tagger=TAGGER,
-        tag_vector=TAGS,
-        embedder=EMBEDDER,
-        embedding=embedding,
-        phash="0" * 16,
-        image_path=None,
-        rating=None,
-        submitted_by=None,
-        submitted_at=CREATED,
-        reviewed_by=None,
-        reviewed_at=None,
-        source=None,
-    )
+    return approved(reference_id, character_id, tagger=TAGGER, tag_vector=TAGS, embedder=EMBEDDER, embedding=embedding)
 
 
 def data(rows: int, noise: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -20,22 +20,21 @@ import json
 import resource
 import statistics
 import time
-from datetime import UTC, datetime
 
 import numpy as np
 
+from benchmarks.records import CREATED, approved
 from bot.recognition.analysis import RegionAnalysis
 from bot.recognition.blocks import TAGS_BLOCK
 from bot.recognition.gallery import Gallery
 from bot.recognition.vocabulary import Vocabulary
 from bot.services.identify import rank_region
-from bot.store.records import CharacterRecord, ReferenceRecord, ReferenceStatus
+from bot.store.records import CharacterRecord, ReferenceRecord
 
 DIMS = 145
 REFS = 5
 QUERIES = 40
 TAGGER = "palette@bench"
-CREATED = datetime.now(UTC)
 
 
 def _records(count: int, rng: np.random.Generator) -> tuple[list[CharacterRecord], np.ndarray]:
@@ -45,24 +44,7 @@ def _records(count: int, rng: np.random.Generator) -> tuple[list[CharacterRecord
 
 
 def _reference(reference_id: int, character_id: int, vector: np.ndarray) -> ReferenceRecord:
-    return ReferenceRecord(
-        id=reference_id,
-        character_id=character_id,
-        status=ReferenceStatus.APPROVED,
-        guild_id=None,
-        tagger=TAGGER,
-        tag_vector=vector,
-        embedder=None,
-        embedding=None,
-        phash="0" * 16,
-        image_path=None,
-        rating=None,
-        submitted_by=None,
-        submitted_at=CREATED,
-        reviewed_by=None,
-        reviewed_at=None,
-        source=None,
-    )
+    return approved(reference_id, character_id, tagger=TAGGER, tag_vector=vector)
 
 
 def build(count: int, seed: int = 0) -> tuple[Gallery, np.ndarray, float]:
