@@ -14,91 +14,23 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
 
 import numpy as np
 
 from bot.recognition.ann import AnnShortlist, load_usearch
+from bot.recognition.embedding_rows import SHORTLIST_ROWS, EmbeddingRows, RowView
 
+__all__ = ["ANN_MIN_ROWS", "EVERY_GUILD", "EmbeddingIndex", "EmbeddingRows", "RowView"]
+"""EmbeddingRows and RowView live in embedding_rows.py and are re-exported for the gallery's imports."""
 log = logging.getLogger(__name__)
 EVERY_GUILD = -1
 """The scope of a row every guild may see (a global character's global reference)."""
 ANN_MIN_ROWS = 50_000
 """Live rows from which the shortlist is used (benchmarks/embedding_scale.py: exact search of 768-d rows takes
 18.5 ms p50 at 50,000 on this machine's two shared cores, near the 20 ms goal; the shortlist 5 ms)."""
-SHORTLIST_ROWS = 256
-"""Rows the shortlist proposes; every visible row of their characters is then scored exactly."""
 COMPACT_MIN = 4096
 """Dead rows below which no compaction runs."""
 _NO_LOCK = contextlib.nullcontext()
-
-
-@dataclass(frozen=True, eq=False)
-class RowView:
-    """One index's rows as a query saw them: shared arrays cut to the rows then, and a copied visibility mask."""
-
-    vectors: np.ndarray
-    owners: np.ndarray
-    mask: np.ndarray
-    row_of_slot: np.ndarray
-    slots_of: dict[int, list[int]]
-    """Live owner -> slots map; read only for the shortlist's characters, cut to this view's slots and rows."""
-    ann: AnnShortlist | None = None
-    shortlist: int = SHORTLIST_ROWS
-
-    def exact(self) -> tuple[np.ndarray, np.ndarray | None]:
-        """Every visible row (None: all rows are visible, nothing to index)."""
-        return self.vectors, None if self.mask.all() else np.flatnonzero(self.mask)
-
-    def proposed(self, query: np.ndarray, needed: int) -> np.ndarray | None:
-        """Visible rows of the characters the shortlist proposes, or None when it proposes too few of them."""
-        if self.ann is None:
-            return None
-        slots = self.ann.search(query, self.shortlist)
-        slots = slots[slots < len(self.row_of_slot)]
-        rows = self.row_of_slot[slots]
-        rows = rows[(rows >= 0) & (rows < len(self.mask))]
-        owners = np.unique(self.owners[rows[self.mask[rows]]])
-        if len(owners) < needed:
-            return None
-        listed = [slot for owner in owners.tolist() for slot in list(self.slots_of.get(owner, ()))]
-        slots = np.asarray(listed, dtype=np.int64)
-        rows = self.row_of_slot[slots[slots < len(self.row_of_slot)]]
-        rows = rows[(rows >= 0) & (rows < len(self.mask))]
-        return np.sort(rows[self.mask[rows]])
-
-
-@dataclass(frozen=True, eq=False)
-class EmbeddingRows:
-    """The embedding rows one query may meet: one view, or face rows first and whole rows for the faceless."""
-
-    parts: tuple[RowView, ...]
-    count: int
-    """Visible rows (0: no model call)."""
-    faces_first: bool = False
-    """With two parts: whole-picture rows count only for characters with no visible face row."""
-    approximate: bool = True
-    """Whether a shortlist may propose the rows (False: exact search, as `whynot` needs every rank)."""
-
-    def exact(self) -> EmbeddingRows:
-        """The same rows, searched exactly."""
-        return replace(self, approximate=False)
-
-    def differences(self, metric, query: np.ndarray, needed: int) -> tuple[np.ndarray, np.ndarray]:
-        """(differences, owners) of the rows scored: every visible row, or the shortlisted characters' rows."""
-        scored: list[tuple[np.ndarray, np.ndarray]] = []
-        for number, part in enumerate(self.parts):
-            rows = part.proposed(query, needed) if self.approximate else None
-            vectors, rows = (part.vectors, rows) if rows is not None else part.exact()
-            owners = part.owners if rows is None else part.owners[rows]
-            if number and self.faces_first and scored:
-                kept = ~np.isin(owners, scored[0][1])
-                rows = np.flatnonzero(kept) if rows is None else rows[kept]
-                owners = owners[kept]
-            picked = vectors if rows is None else vectors[rows]
-            found = metric.differences_to(query, picked) if len(picked) else np.zeros(0)
-            scored.append((np.asarray(found, dtype=np.float64), owners))
-        return np.concatenate([d for d, _ in scored]), np.concatenate([o for _, o in scored])
 
 
 class EmbeddingIndex:
@@ -131,12 +63,64 @@ class EmbeddingIndex:
         return len(self._slot_of)
 
     def add(self, reference_id: int, owner: int, character_scope: int | None, scope: int | None, vector) -> None:
-        """Append one reference's row (replacing its earlier row, if any)."""
+        """Append one reference's row (replacing its earlier row, if any): scalar writes, about 10 us."""
+        vector = np.asarray(vector, dtype=np.float32).reshape(-1)
         with self._sync:
             self._remove(reference_id)
-            self._add(reference_id, owner, character_scope, scope, vector)
+            if self._size == len(self._owners) or self._vectors.shape[1] != len(vector):
+                self._grow(len(vector), self._size + 1)
+            row, slot = self._size, self._next_slot
+            if slot == len(self._row_of_slot):
+                self._row_of_slot = np.concatenate([self._row_of_slot, np.full(max(1024, slot), -1, dtype=np.int64)])
+            own = EVERY_GUILD if scope is None else scope
+            self._vectors[row], self._owners[row], self._own_scopes[row] = vector, owner, own
+            self._scopes[row] = own if character_scope is None else character_scope
+            self._alive[row], self._slots[row], self._row_of_slot[slot] = True, slot, row
+            self._size, self._next_slot = row + 1, slot + 1
+            self._slot_of[reference_id] = slot
+            self._slots_of.setdefault(owner, []).append(slot)
+            if self._ann is not None:
+                self._ann.add(np.array([slot]), vector[None, :])
         if not self._batching:
             self._build_when_due()
+
+    def add_rows(
+        self,
+        reference_ids: np.ndarray,
+        owners: np.ndarray,
+        character_scopes: np.ndarray,
+        scopes: np.ndarray,
+        vectors: np.ndarray,
+    ) -> None:
+        """Append many references' rows at once (a columnar load): array copies, no numpy call per row.
+
+        Scopes are guild ids, EVERY_GUILD for a global character (`character_scopes`) or reference (`scopes`).
+        A reference already held is replaced; one listed twice keeps its last row. The shortlist is built
+        once the index is large enough, unless inside `batch`.
+        """
+        ids = np.asarray(reference_ids, dtype=np.int64).reshape(-1)
+        columns = [np.asarray(owners, dtype=np.int64).reshape(-1)]
+        columns += [np.asarray(column, dtype=np.int64).reshape(-1) for column in (character_scopes, scopes)]
+        vectors = np.asarray(vectors, dtype=np.float32).reshape(len(ids), -1)
+        if any(len(column) != len(ids) for column in columns):
+            raise ValueError("reference_ids, owners, character_scopes and scopes must have one entry per row")
+        if not len(ids):
+            return
+        _, last = np.unique(ids[::-1], return_index=True)
+        if len(last) < len(ids):  # an id listed twice: its last row wins
+            keep = np.sort(len(ids) - 1 - last)
+            ids, vectors, columns = ids[keep], vectors[keep], [column[keep] for column in columns]
+        with self._sync:
+            for reference_id in [i for i in ids.tolist() if i in self._slot_of]:
+                self._remove(reference_id)
+            self._append(ids, *columns, vectors)
+        if not self._batching:
+            self._build_when_due()
+
+    def vectors_of(self, reference_ids) -> np.ndarray:
+        """(k, d) float32 copy of these references' rows, in their order (KeyError: one is not held)."""
+        slots = np.fromiter((self._slot_of[int(i)] for i in reference_ids), dtype=np.int64)
+        return self._vectors[self._row_of_slot[slots]].astype(np.float32, copy=True)
 
     @contextlib.contextmanager
     def batch(self) -> Iterator[None]:
@@ -157,22 +141,30 @@ class EmbeddingIndex:
         with self._sync:
             self._remove(reference_id)
 
-    def _add(self, reference_id: int, owner: int, character_scope: int | None, scope: int | None, vector) -> None:
-        vector = np.asarray(vector, dtype=np.float32).reshape(-1)
-        if self._size == len(self._owners) or self._vectors.shape[1] != len(vector):
-            self._grow(len(vector))
-        row, slot = self._size, self._next_slot
-        if slot == len(self._row_of_slot):
-            self._row_of_slot = np.concatenate([self._row_of_slot, np.full(max(1024, slot), -1, dtype=np.int64)])
-        own = EVERY_GUILD if scope is None else scope
-        self._vectors[row], self._owners[row], self._own_scopes[row] = vector, owner, own
-        self._scopes[row] = own if character_scope is None else character_scope
-        self._alive[row], self._slots[row], self._row_of_slot[slot] = True, slot, row
-        self._size, self._next_slot = row + 1, slot + 1
-        self._slot_of[reference_id] = slot
-        self._slots_of.setdefault(owner, []).append(slot)
+    def _append(
+        self, ids: np.ndarray, owners: np.ndarray, character_scopes: np.ndarray, scopes: np.ndarray, vectors
+    ) -> None:
+        count = len(ids)
+        if self._size + count > len(self._owners) or self._vectors.shape[1] != vectors.shape[1]:
+            self._grow(vectors.shape[1], self._size + count)
+        rows = np.arange(self._size, self._size + count)
+        slots = np.arange(self._next_slot, self._next_slot + count)
+        if slots[-1] >= len(self._row_of_slot):
+            grown = max(1024, 2 * len(self._row_of_slot), int(slots[-1]) + 1) - len(self._row_of_slot)
+            self._row_of_slot = np.concatenate([self._row_of_slot, np.full(grown, -1, dtype=np.int64)])
+        cut = slice(self._size, self._size + count)
+        self._vectors[cut], self._owners[cut], self._own_scopes[cut] = vectors, owners, scopes
+        self._scopes[cut] = np.where(character_scopes == EVERY_GUILD, scopes, character_scopes)
+        self._alive[cut], self._slots[cut], self._row_of_slot[slots] = True, slots, rows
+        self._size, self._next_slot = self._size + count, self._next_slot + count
+        self._slot_of.update(zip(ids.tolist(), slots.tolist(), strict=True))
+        order = np.argsort(owners, kind="stable")
+        grouped, ordered = owners[order], slots[order]
+        starts = np.flatnonzero(np.r_[True, grouped[1:] != grouped[:-1]])
+        for owner, chunk in zip(grouped[starts].tolist(), np.split(ordered, starts[1:]), strict=True):
+            self._slots_of.setdefault(owner, []).extend(chunk.tolist())
         if self._ann is not None:
-            self._ann.add(np.array([slot]), vector[None, :])
+            self._ann.add(slots, vectors)
 
     def _remove(self, reference_id: int) -> None:
         slot = self._slot_of.pop(reference_id, None)
@@ -219,10 +211,10 @@ class EmbeddingIndex:
             self._building.join(timeout)
         return self._ann is not None
 
-    def _grow(self, dim: int) -> None:
+    def _grow(self, dim: int, needed: int) -> None:
         if self._vectors.shape[1] != dim and self._size:
             raise ValueError(f"embedding of {dim} dims, the index holds {self._vectors.shape[1]}")
-        capacity = max(1024, 2 * len(self._owners))
+        capacity = max(1024, 2 * len(self._owners), needed)
         vectors = np.zeros((capacity, dim), dtype=np.float32)
         if self._size:
             vectors[: self._size] = self._vectors[: self._size]

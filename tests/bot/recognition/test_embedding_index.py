@@ -147,3 +147,50 @@ def test_without_usearch_the_gallery_ranks_exactly_and_says_so_once(monkeypatch,
     assert top(gallery, query) == top(exact, query)
     assert ann.load_usearch() is None
     assert sum("usearch is not installed" in record.message for record in caplog.records) == 1
+
+
+def test_add_rows_equals_one_add_per_row_replacing_earlier_and_repeated_ids() -> None:
+    rng = np.random.default_rng(8)
+    single, bulk, model = EmbeddingIndex(), EmbeddingIndex(), {}
+    for reference_id, owner, character_scope, scope in [(1, 10, None, None), (2, 10, None, 7), (3, 11, 8, None)]:
+        vector = rng.normal(size=DIM).astype(np.float32)
+        single.add(reference_id, owner, character_scope, scope, vector)
+        bulk.add(reference_id, owner, character_scope, scope, vector)
+        model[reference_id] = (owner, character_scope, scope, vector)
+    ids = np.array([2, 4, 5, 4, 6])  # 2 replaces an earlier row; 4 is listed twice and keeps its last row
+    owners = np.array([12, 13, 11, 14, 12])
+    character_scopes = np.array([EVERY_GUILD, EVERY_GUILD, 8, EVERY_GUILD, 7])
+    scopes = np.array([8, EVERY_GUILD, EVERY_GUILD, 7, EVERY_GUILD])
+    vectors = rng.normal(size=(5, DIM)).astype(np.float32)
+    bulk.add_rows(ids, owners, character_scopes, scopes, vectors)
+    for position, reference_id in enumerate(ids.tolist()):
+        owner, character_scope, scope = int(owners[position]), int(character_scopes[position]), int(scopes[position])
+        character_scope = None if character_scope == EVERY_GUILD else character_scope
+        scope = None if scope == EVERY_GUILD else scope
+        single.add(reference_id, owner, character_scope, scope, vectors[position])
+        model[reference_id] = (owner, character_scope, scope, vectors[position])
+    for guild in (None, 7, 8):
+        assert from_index(bulk, guild) == from_index(single, guild) == restacked(model, guild)
+    assert len(bulk) == len(model) == 6
+    assert bulk._slots_of == {10: [0], 11: [2, 4], 12: [3, 6], 14: [5]}  # slot 1 (id 2) was replaced
+    copied = bulk.vectors_of([4, 1])
+    assert copied.dtype == np.float32 and copied.shape == (2, DIM)
+    assert np.array_equal(copied, np.stack([vectors[3], model[1][3]]))
+    copied[:] = 0  # a copy: the index keeps its rows
+    assert np.array_equal(bulk.vectors_of([4]), vectors[3:4])
+    with pytest.raises(KeyError):
+        bulk.vectors_of([99])
+    with pytest.raises(ValueError):
+        bulk.add_rows(np.array([1, 2]), np.array([1]), np.array([-1, -1]), np.array([-1, -1]), vectors[:2])
+
+
+def test_add_rows_builds_the_shortlist_once_it_is_due() -> None:
+    pytest.importorskip("usearch")
+    rng = np.random.default_rng(9)
+    index = EmbeddingIndex(ann_min_rows=100)
+    every = np.full(120, EVERY_GUILD)
+    vectors = rng.normal(size=(120, DIM)).astype(np.float32)
+    index.add_rows(np.arange(1, 121), np.arange(120) // 4, every, every, vectors)
+    assert index.wait_for_shortlist(60)
+    view = index.view(None)
+    assert view.ann is not None and view.ann.search(vectors[17], 1).tolist() == [17]

@@ -1,0 +1,84 @@
+"""What one query reads of the gallery's embedding rows: a view cut to the rows then, and the parts it searches.
+
+Why apart from the index (bot/recognition/embedding_index.py): a view is read in a ranking thread while the
+index changes on the event loop, so it holds only arrays that are never written behind it and a copied mask.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from bot.recognition.ann import AnnShortlist
+
+SHORTLIST_ROWS = 256
+"""Rows the shortlist proposes; every visible row of their characters is then scored exactly."""
+
+
+@dataclass(frozen=True, eq=False)
+class RowView:
+    """One index's rows as a query saw them: shared arrays cut to the rows then, and a copied visibility mask."""
+
+    vectors: np.ndarray
+    owners: np.ndarray
+    mask: np.ndarray
+    row_of_slot: np.ndarray
+    slots_of: dict[int, list[int]]
+    """Live owner -> slots map; read only for the shortlist's characters, cut to this view's slots and rows."""
+    ann: AnnShortlist | None = None
+    shortlist: int = SHORTLIST_ROWS
+
+    def exact(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """Every visible row (None: all rows are visible, nothing to index)."""
+        return self.vectors, None if self.mask.all() else np.flatnonzero(self.mask)
+
+    def proposed(self, query: np.ndarray, needed: int) -> np.ndarray | None:
+        """Visible rows of the characters the shortlist proposes, or None when it proposes too few of them."""
+        if self.ann is None:
+            return None
+        slots = self.ann.search(query, self.shortlist)
+        slots = slots[slots < len(self.row_of_slot)]
+        rows = self.row_of_slot[slots]
+        rows = rows[(rows >= 0) & (rows < len(self.mask))]
+        owners = np.unique(self.owners[rows[self.mask[rows]]])
+        if len(owners) < needed:
+            return None
+        listed = [slot for owner in owners.tolist() for slot in list(self.slots_of.get(owner, ()))]
+        slots = np.asarray(listed, dtype=np.int64)
+        rows = self.row_of_slot[slots[slots < len(self.row_of_slot)]]
+        rows = rows[(rows >= 0) & (rows < len(self.mask))]
+        return np.sort(rows[self.mask[rows]])
+
+
+@dataclass(frozen=True, eq=False)
+class EmbeddingRows:
+    """The embedding rows one query may meet: one view, or face rows first and whole rows for the faceless."""
+
+    parts: tuple[RowView, ...]
+    count: int
+    """Visible rows (0: no model call)."""
+    faces_first: bool = False
+    """With two parts: whole-picture rows count only for characters with no visible face row."""
+    approximate: bool = True
+    """Whether a shortlist may propose the rows (False: exact search, as `whynot` needs every rank)."""
+
+    def exact(self) -> EmbeddingRows:
+        """The same rows, searched exactly."""
+        return replace(self, approximate=False)
+
+    def differences(self, metric, query: np.ndarray, needed: int) -> tuple[np.ndarray, np.ndarray]:
+        """(differences, owners) of the rows scored: every visible row, or the shortlisted characters' rows."""
+        scored: list[tuple[np.ndarray, np.ndarray]] = []
+        for number, part in enumerate(self.parts):
+            rows = part.proposed(query, needed) if self.approximate else None
+            vectors, rows = (part.vectors, rows) if rows is not None else part.exact()
+            owners = part.owners if rows is None else part.owners[rows]
+            if number and self.faces_first and scored:
+                kept = ~np.isin(owners, scored[0][1])
+                rows = np.flatnonzero(kept) if rows is None else rows[kept]
+                owners = owners[kept]
+            picked = vectors if rows is None else vectors[rows]
+            found = metric.differences_to(query, picked) if len(picked) else np.zeros(0)
+            scored.append((np.asarray(found, dtype=np.float64), owners))
+        return np.concatenate([d for d, _ in scored]), np.concatenate([o for _, o in scored])
