@@ -17,6 +17,7 @@ import numpy as np
 from PIL import Image
 
 from models.errors import ModelUnavailable
+from models.metric_chunks import MAX_ROWS, SMALL_CALL, RunCost, best_chunk, chunk_bounds, measure_run_cost
 from models.rgb import to_rgb
 from models.sessions import SessionConfig, create_session
 
@@ -31,8 +32,8 @@ METRICS_FILE = "metrics.json"
 DEFAULT_INPUT_SIZE = 384
 CLIP_MEAN = np.asarray([0.48145466, 0.4578275, 0.40821073], dtype=np.float32)
 CLIP_STD = np.asarray([0.26862954, 0.26130258, 0.27577711], dtype=np.float32)
-DIFFERENCE_CHUNK = 255
-"""References compared per metrics run; the metrics model is pairwise, so cost grows with chunk squared."""
+QUERY_GROUP = MAX_ROWS // 2
+"""Queries sharing one run at most, so a run keeps room for as many references."""
 
 
 def prepare_ccip_input(image: Image.Image, size: int = DEFAULT_INPUT_SIZE) -> np.ndarray:
@@ -52,13 +53,24 @@ class CcipMetric:
     `CcipEmbedder` holds one too, so there is a single place that runs the metrics graph.
     """
 
-    def __init__(self, metrics_session: ort.InferenceSession, threshold: float, *, name: str, version: str) -> None:
+    def __init__(
+        self,
+        metrics_session: ort.InferenceSession,
+        threshold: float,
+        *,
+        name: str,
+        version: str,
+        chunk: int | None = None,
+    ) -> None:
         self.name = name
         self.version = version
         self.threshold = float(threshold)
         self._session = metrics_session
         self._input = metrics_session.get_inputs()[0].name
         self._output = metrics_session.get_outputs()[0].name
+        self._chunk = None if chunk is None else max(1, int(chunk))
+        """References per run when fixed; None: measured (`RunCost`) on the first call that needs it."""
+        self._cost: RunCost | None = None
 
     @property
     def identity(self) -> str:
@@ -78,16 +90,49 @@ class CcipMetric:
         return float(self.differences(np.stack([first, second]))[0, 1])
 
     def differences_to(self, query: np.ndarray, references: np.ndarray) -> np.ndarray:
-        """Differences from one embedding to many, [M], in chunks so a large gallery stays cheap."""
+        """Differences from one embedding to many, [M] (see `differences_many`)."""
+        return self.differences_many(np.asarray(query, dtype=np.float32).reshape(1, -1), references)[0]
+
+    def differences_many(self, queries: np.ndarray, references: np.ndarray) -> np.ndarray:
+        """Differences from each of Q embeddings to each of M, [Q, M], the queries sharing every run.
+
+        A run over queries and c references computes all their pairs, so c is what makes the whole call
+        cheapest for this session (`models.metric_chunks`), not a fixed 255: with one query that wasted
+        all but 1/c of the pairs computed.
+        """
+        queries = np.asarray(queries, dtype=np.float32)
         references = np.asarray(references, dtype=np.float32)
-        if references.ndim != 2:
-            raise ValueError(f"references must be [M, d], got shape {references.shape}")
-        query_row = np.asarray(query, dtype=np.float32).reshape(1, -1)
-        parts = [
-            self.differences(np.concatenate([query_row, references[start : start + DIFFERENCE_CHUNK]]))[0, 1:]
-            for start in range(0, len(references), DIFFERENCE_CHUNK)
-        ]
-        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
+        if references.ndim != 2 or queries.ndim != 2 or len(queries) == 0:
+            raise ValueError(f"needs [Q, d] queries and [M, d] references, got {queries.shape} and {references.shape}")
+        found = np.zeros((len(queries), len(references)), dtype=np.float32)
+        for first in range(0, len(queries), QUERY_GROUP):
+            group = queries[first : first + QUERY_GROUP]
+            for start, stop in chunk_bounds(len(references), self.chunk_for(len(group), references.shape)):
+                matrix = self.differences(np.concatenate([group, references[start:stop]]))
+                found[first : first + len(group), start:stop] = matrix[: len(group), len(group) :]
+        return found
+
+    @property
+    def run_cost(self) -> RunCost | None:
+        """The measured cost of one metrics run, once a call has needed it (None before, or with a fixed chunk)."""
+        return self._cost
+
+    def chunk_for(self, queries: int, references: tuple[int, int]) -> int:
+        """References per run for Q queries against [M, d] references: the fixed `chunk`, else the measured best."""
+        count, dim = references
+        if self._chunk is not None:
+            return self._chunk
+        if count <= SMALL_CALL:
+            return max(1, count)
+        if self._cost is None:
+            self._cost = measure_run_cost(self.differences, dim)
+            log.info(
+                "metrics runs of %s cost %s; one query against 256 references gets %d per run",
+                self.identity,
+                self._cost,
+                best_chunk(self._cost, 1, MAX_ROWS),
+            )
+        return best_chunk(self._cost, queries, count)
 
     def is_same_character(self, difference: float) -> bool:
         """The model's own calibrated decision for one difference value."""
@@ -139,6 +184,10 @@ class CcipEmbedder:
     def differences_to(self, query: np.ndarray, references: np.ndarray) -> np.ndarray:
         """Differences from one embedding to many (see `CcipMetric.differences_to`)."""
         return self.metric.differences_to(query, references)
+
+    def differences_many(self, queries: np.ndarray, references: np.ndarray) -> np.ndarray:
+        """Differences from several embeddings to many (see `CcipMetric.differences_many`)."""
+        return self.metric.differences_many(queries, references)
 
     def is_same_character(self, difference: float) -> bool:
         """The model's own calibrated decision for one difference value."""

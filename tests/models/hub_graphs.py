@@ -192,3 +192,59 @@ def slow_cosine_metrics_graph(path: Path, *, work: int = 1024, repeats: int = 16
         initializer=constants,
     )
     return _save(graph, path)
+
+
+def pair_mlp_metrics_graph(path: Path, *, projected: int = 64, hidden: int = 32, seed: int = 3) -> Path:
+    """A CCIP metrics signature whose cost is per pair, as a learned metric's is: an MLP over every pair.
+
+    Each vector is projected to `projected` dims (u = x @ P); pair (i, j) gets h = relu([|u_i - u_j|, u_i * u_j] @ W
+    + b) and difference sigmoid(h @ v + c): symmetric, and every entry depends on its two rows alone, so the
+    cost of a run grows with the square of its rows. `pair_mlp_differences` computes the same numbers in numpy.
+    """
+    weights = pair_mlp_weights(projected=projected, hidden=hidden, seed=seed)
+    constants = [numpy_helper.from_array(value, name) for name, value in weights.items()]
+    constants += [numpy_helper.from_array(np.asarray([axis], dtype=np.int64), f"axis_{axis}") for axis in (0, 1)]
+    nodes = [
+        helper.make_node("MatMul", ["stacked_features", "project"], ["u"]),
+        helper.make_node("Unsqueeze", ["u", "axis_1"], ["rows"]),  # [N, 1, p]
+        helper.make_node("Unsqueeze", ["u", "axis_0"], ["cols"]),  # [1, N, p]
+        helper.make_node("Sub", ["rows", "cols"], ["gap"]),
+        helper.make_node("Abs", ["gap"], ["spread"]),
+        helper.make_node("Mul", ["rows", "cols"], ["agree"]),
+        helper.make_node("Concat", ["spread", "agree"], ["pairs"], axis=-1),  # [N, N, 2p]
+        helper.make_node("MatMul", ["pairs", "hidden_w"], ["hidden_raw"]),
+        helper.make_node("Add", ["hidden_raw", "hidden_b"], ["hidden_in"]),
+        helper.make_node("Relu", ["hidden_in"], ["hidden"]),
+        helper.make_node("MatMul", ["hidden", "out_v"], ["logit_raw"]),  # [N, N]
+        helper.make_node("Add", ["logit_raw", "out_c"], ["logit"]),
+        helper.make_node("Sigmoid", ["logit"], ["pair_diff"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "pair_mlp_metrics",
+        [helper.make_tensor_value_info("stacked_features", TensorProto.FLOAT, ["n", CCIP_DIM])],
+        [helper.make_tensor_value_info("pair_diff", TensorProto.FLOAT, ["n", "n"])],
+        initializer=constants,
+    )
+    return _save(graph, path)
+
+
+def pair_mlp_weights(*, projected: int = 64, hidden: int = 32, seed: int = 3) -> dict[str, np.ndarray]:
+    """The weights `pair_mlp_metrics_graph` bakes in, so numpy can recompute its output."""
+    rng = np.random.default_rng(seed)
+    return {
+        "project": (rng.normal(size=(CCIP_DIM, projected)) / np.sqrt(CCIP_DIM)).astype(np.float32),
+        "hidden_w": (rng.normal(size=(2 * projected, hidden)) / np.sqrt(2 * projected)).astype(np.float32),
+        "hidden_b": np.zeros(hidden, dtype=np.float32),
+        "out_v": rng.normal(size=hidden).astype(np.float32),
+        "out_c": np.asarray(-1.0, dtype=np.float32),
+    }
+
+
+def pair_mlp_differences(features: np.ndarray, **shape: int) -> np.ndarray:
+    """`pair_mlp_metrics_graph`'s [N, N] output for `features`, computed in float64 numpy."""
+    w = {name: value.astype(np.float64) for name, value in pair_mlp_weights(**shape).items()}
+    u = np.asarray(features, dtype=np.float64) @ w["project"]
+    pairs = np.concatenate([np.abs(u[:, None] - u[None]), u[:, None] * u[None]], axis=-1)
+    hidden = np.maximum(pairs @ w["hidden_w"] + w["hidden_b"], 0.0)
+    return 1 / (1 + np.exp(-(hidden @ w["out_v"] + w["out_c"])))
