@@ -27,6 +27,8 @@ REFIT_BUDGET = 3e7
 keeps serving (changed characters' rows are re-whitened with it at once) while a refit runs in a thread."""
 
 
+ADD_CHUNK = 50_000
+"""Vectors a load adds to a block's statistics per matrix product (bounds the float64 copies)."""
 HEAVY_ROWS = 20_000
 """Characters beyond which a ranking's maths (about 1 ms per 10,000 on one core) runs in a worker thread."""
 
@@ -134,26 +136,38 @@ class BlockIndex:
         for name, changed_row in self._changed.get(self.generation, ()):
             self._rewhiten(name, changed_row)
 
-    def add_many(self, views: Sequence[tuple[int, Blocks, int | None, int | None]]) -> None:
-        """Count many reference views (character id, blocks, scope, character scope) at once; the fit goes stale.
-
-        Global views go into each block's statistics with one matrix product; a guild's, one by one.
+    def add_columns(
+        self,
+        owners: np.ndarray,
+        scopes: np.ndarray,
+        character_scopes: np.ndarray,
+        views: Mapping[str, Sequence[tuple[np.ndarray, np.ndarray]]],
+        view_counts: np.ndarray,
+    ) -> None:
+        """Count many references at once (a load): per reference its character, scope and character's scope
+        (EVERY_GUILD: global), `view_counts` views each, and per block the (reference positions, vectors) of
+        every view that has it. Global views enter each block's statistics by matrix products; a guild's one
+        by one. The fit goes stale (the next ranking refits).
         """
-        grouped: dict[str, tuple[list[int], list[np.ndarray]]] = {}
-        for character_id, blocks, scope, character_scope in views:
-            row = self._claim(character_id, character_scope)
-            self.views[row] += 1
-            for name, vector in self.used(blocks).items():
-                if scope is not None:
-                    self.stats.setdefault(name, BlockStats(vector.size)).add(row, vector, scope=scope)
-                else:
-                    rows, vectors = grouped.setdefault(name, ([], []))
-                    rows.append(row)
-                    vectors.append(vector)
-        for name, (rows, vectors) in grouped.items():
-            self.stats.setdefault(name, BlockStats(vectors[0].size)).add_many(np.asarray(rows), np.stack(vectors))
+        for position in np.unique(owners, return_index=True)[1].tolist():
+            scope = int(character_scopes[position])
+            self._claim(int(owners[position]), None if scope == EVERY_GUILD else scope)
+        rows = np.asarray([self._row_of[owner] for owner in owners.tolist()], dtype=np.int64)
+        np.add.at(self.views, rows, view_counts)
+        for name, parts in views.items():
+            if name not in self.weights:
+                continue
+            for positions, vectors in parts:
+                stats = self.stats.setdefault(name, BlockStats(vectors.shape[1]))
+                public = scopes[positions] == EVERY_GUILD
+                for start in range(0, len(positions), ADD_CHUNK):  # float64 copies stay bounded
+                    chosen = slice(start, start + ADD_CHUNK)
+                    kept = public[chosen]
+                    stats.add_many(rows[positions[chosen][kept]], vectors[chosen][kept])
+                for index in np.flatnonzero(~public).tolist():
+                    stats.add(int(rows[positions[index]]), vectors[index], scope=int(scopes[positions[index]]))
         self.generation += 1
-        self._fitted = None  # the next ranking refits everything
+        self._fitted = None
 
     def _rewhiten(self, name: str, row: int) -> None:
         """Bring one row of one block up to date under the fit in hand (the fit itself waits for a refit)."""

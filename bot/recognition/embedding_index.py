@@ -62,6 +62,9 @@ class EmbeddingIndex:
     def __len__(self) -> int:
         return len(self._slot_of)
 
+    def __contains__(self, reference_id: int) -> bool:
+        return reference_id in self._slot_of
+
     def add(self, reference_id: int, owner: int, character_scope: int | None, scope: int | None, vector) -> None:
         """Append one reference's row (replacing its earlier row, if any): scalar writes, about 10 us."""
         vector = np.asarray(vector, dtype=np.float32).reshape(-1)

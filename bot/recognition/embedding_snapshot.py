@@ -37,8 +37,8 @@ def tag_distances(gallery: Gallery, query: np.ndarray, guild_id: int | None) -> 
                 continue
             profile = entry.profiles.get(guild_id)
             if profile is None:
-                tags = [ref.tag_vector for ref in list(entry.vectors.values()) if visible(ref.guild_id, guild_id)]
-                profile = build_profile(np.stack(tags)) if tags else None
+                shown = [i for i, guild in list(entry.references.items()) if visible(guild, guild_id)]
+                profile = build_profile(gallery._table.tags(shown)) if shown else None
             if profile is not None:
                 out[position] = float(profile_distances(query, [profile])[0])
         return out

@@ -24,6 +24,7 @@ class TagExplanations:
     """Tag profiles per character and guild, cached until the character changes, and the evidence they give."""
 
     _entries: dict[int, Any]
+    _table: Any
     vocabulary: Any
 
     def evidence(
@@ -47,6 +48,6 @@ class TagExplanations:
     def _profile(self, entry: Any, guild_id: int | None) -> CharacterProfile | None:
         """The character's profile over the references this guild may see, built once per change."""
         if guild_id not in entry.profiles:
-            vectors = [ref.tag_vector for ref in entry.vectors.values() if visible(ref.guild_id, guild_id)]
-            entry.profiles[guild_id] = build_profile(np.stack(vectors)) if vectors else None
+            shown = [i for i, guild in entry.references.items() if visible(guild, guild_id)]
+            entry.profiles[guild_id] = build_profile(self._table.tags(shown)) if shown else None
         return entry.profiles[guild_id]

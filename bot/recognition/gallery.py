@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -28,43 +27,17 @@ from bot.recognition.face_matching import FaceMatching
 from bot.recognition.identity import ModelIdentity
 from bot.recognition.profile import CharacterProfile, profile_distances
 from bot.recognition.ranking import RankedCharacter, Ranking, RankingSnapshot, TagEvidence
+from bot.recognition.reference_table import CharacterEntry, ReferenceTable
 from bot.recognition.row_records import RowRecords
+from bot.recognition.table_loading import add_columns, record_columns, take_columns
 from bot.recognition.vocabulary import Vocabulary
 from bot.store.records import CharacterRecord, ReferenceRecord, ReferenceStatus
-from models.blocks import split_mirror
+from bot.store.reference_columns import ReferenceColumns
 
 __all__ = ["Gallery", "RankedCharacter", "Ranking", "TagEvidence", "visible"]
 
 log = logging.getLogger(__name__)
 OTHER_MODELS = "reference %d was made by %s, the gallery uses %s; run `waifu-bot reindex`"
-
-
-@dataclass(frozen=True, eq=False)
-class _Reference:
-    guild_id: int | None
-    tag_vector: np.ndarray
-    """The vocabulary dims of the reference's tag vector."""
-    embedding: np.ndarray | None
-    blocks: dict[str, np.ndarray] = field(default_factory=dict)
-    """The feature blocks the fitted metric weighs (the tag vector as "tags", and blocks of our features)."""
-    mirrored: dict[str, np.ndarray] = field(default_factory=dict)
-    """The blocks of the mirrored picture (models/blocks.py MIRROR_PREFIX): a second view in the metric."""
-    face: np.ndarray | None = None
-    """The embedding of the reference's largest face, which face crops are compared with (face_matching.py)."""
-
-    @property
-    def views(self) -> list[dict[str, np.ndarray]]:
-        """The block sets this reference counts with in the fitted metric and its character's profile."""
-        return [self.blocks, self.mirrored] if self.mirrored else [self.blocks]
-
-
-@dataclass
-class _Entry:
-    character: CharacterRecord
-    vectors: dict[int, _Reference] = field(default_factory=dict)
-    """reference id -> the reference's scope and vectors."""
-    profiles: dict[int | None, CharacterProfile | None] = field(default_factory=dict)
-    """Profile cache per querying guild (None: global references only)."""
 
 
 class Gallery(FaceMatching, TagExplanations):
@@ -100,7 +73,9 @@ class Gallery(FaceMatching, TagExplanations):
         self.unknown_distance, self.unknown_difference = self.cutoff.distance, self.cutoff.difference
         self.skipped = 0
         """Approved references of other models left out by `load` (they wait for `waifu-bot reindex`)."""
-        self._entries: dict[int, _Entry] = {}
+        self._entries: dict[int, CharacterEntry] = {}
+        self._table = ReferenceTable()
+        """Every indexed reference's tag vector and blocks (its embeddings live in the embedding indexes alone)."""
         self._departed: dict[int, CharacterRecord] = {}
         """Records of characters removed lately, for rankings taken before they left (see `record`)."""
         self._embeddings = EmbeddingIndex(ann_min_rows=ann_min_rows)
@@ -112,7 +87,7 @@ class Gallery(FaceMatching, TagExplanations):
         return self.models.accepts_reference(reference)
 
     def __len__(self) -> int:
-        return sum(len(entry.vectors) for entry in self._entries.values())
+        return len(self._table)
 
     @property
     def character_count(self) -> int:
@@ -122,46 +97,56 @@ class Gallery(FaceMatching, TagExplanations):
     def reference_count(self, character_id: int) -> int:
         """Approved references of one character held in the index."""
         entry = self._entries.get(character_id)
-        return len(entry.vectors) if entry else 0
+        return len(entry.references) if entry else 0
 
     def add_many(self, pairs: Iterable[tuple[CharacterRecord, ReferenceRecord]]) -> int:
-        """Index many approved references (a load): the block statistics take them in one product per block."""
-        batch: list = []
-        with self._embeddings.batch(), self._faces.batch():
-            added = sum(self.add(character, reference, batch=batch) for character, reference in pairs)
-        if self.blocks is not None:
-            self.blocks.add_many(batch)
-        return added
+        """Index many approved references (records) at once: stacked into columns, then `add_columns`."""
+        latest = {reference.id: (character, reference) for character, reference in pairs if self._accepted(reference)}
+        characters = {character.id: character for character, _ in latest.values()}
+        return self.add_columns(characters, record_columns(list(latest.values()), self.features))
 
-    def add(self, character: CharacterRecord, reference: ReferenceRecord, *, batch: list | None = None) -> bool:
-        """Index an approved reference; one made by other models is left out (False) until reindexed."""
+    def add_columns(self, characters: Mapping[int, CharacterRecord], columns: ReferenceColumns) -> int:
+        """Index a load's approved references of this gallery's models (`CharacterStore.gallery_columns`).
+
+        No object per reference: the table, the block statistics and the embedding indexes each take whole
+        matrices. References whose character is missing (removed between the two reads) are left out.
+        """
+        known = np.fromiter((owner in characters for owner in columns.owners.tolist()), bool, len(columns))
+        if not known.all():
+            columns = take_columns(columns, np.flatnonzero(known))
+        for reference_id in [i for i in columns.ids.tolist() if i in self._table]:
+            self.remove_reference(reference_id)
+        add_columns(self, characters, columns)
+        return len(columns)
+
+    def _accepted(self, reference: ReferenceRecord) -> bool:
         if reference.status is not ReferenceStatus.APPROVED:
             raise ValueError(f"reference {reference.id} is {reference.status}, only approved ones are indexed")
-        if not self.accepts(reference):
-            made, used = f"{reference.tagger} / {reference.embedder}", f"{self.tagger} / {self.embedder}"
-            log.warning(
-                "reference %d was made by %s, the gallery uses %s; run `waifu-bot reindex`", reference.id, made, used
-            )
+        if self.accepts(reference):
+            return True
+        made, used = f"{reference.tagger} / {reference.embedder}", f"{self.tagger} / {self.embedder}"
+        log.warning(OTHER_MODELS, reference.id, made, used)
+        return False
+
+    def add(self, character: CharacterRecord, reference: ReferenceRecord) -> bool:
+        """Index an approved reference; one made by other models is left out (False) until reindexed."""
+        if not self._accepted(reference):
             return False
-        entry = self._entries.setdefault(character.id, _Entry(character))
+        self.remove_reference(reference.id)  # a later copy (or one re-filed to another character) replaces it
+        entry = self._entries.setdefault(character.id, CharacterEntry(character))
         entry.character = character
+        blocks = {TAGS_BLOCK: self.vocabulary.select(reference.tag_vector)}
+        if self.features is not None and reference.features == self.features:
+            blocks.update(reference.blocks)
         embedding = None
         if self.metric is not None and reference.embedding is not None:
             embedding = np.asarray(reference.embedding, dtype=np.float32)
-        self._forget(character.id, entry.vectors.pop(reference.id, None))
-        tags = self.vocabulary.select(reference.tag_vector)
-        blocks, mirrored = {TAGS_BLOCK: tags}, {}
-        if self.features is not None and reference.features == self.features:
-            own, mirrored = split_mirror(reference.blocks)
-            blocks.update(own)
         face = reference.face_embedding if embedding is not None else None
         self._index_embeddings(character, reference, embedding, face)
-        entry.vectors[reference.id] = added = _Reference(reference.guild_id, tags, embedding, blocks, mirrored, face)
-        for view in added.views if self.blocks is not None else ():
-            if batch is not None:  # `add_many` counts them all at once
-                batch.append((character.id, view, reference.guild_id, character.guild_id))
-            else:
-                self.blocks.add(character.id, view, scope=reference.guild_id, character_scope=character.guild_id)
+        self._table.add(reference.id, character.id, reference.guild_id, blocks)
+        entry.references[reference.id] = reference.guild_id
+        for view in self._table.views(reference.id) if self.blocks is not None else ():
+            self.blocks.add(character.id, view, scope=reference.guild_id, character_scope=character.guild_id)
         entry.profiles.clear()
         return True
 
@@ -178,41 +163,41 @@ class Gallery(FaceMatching, TagExplanations):
 
     def remove_reference(self, reference_id: int) -> None:
         """Drop one reference (removed or rejected) and rebuild only its character."""
-        for character_id, entry in list(self._entries.items()):
-            if (removed := entry.vectors.pop(reference_id, None)) is not None:
-                self._forget(character_id, removed)
-                entry.profiles.clear()
-                self._embeddings.remove(reference_id)
-                self._faces.remove(reference_id)
-                if not entry.vectors:
-                    self._depart(self._entries.pop(character_id))
-                return
+        character_id = self._table.owner(reference_id)
+        entry = self._entries.get(character_id) if character_id is not None else None
+        if entry is None or reference_id not in entry.references:
+            return
+        self._forget(entry.character.id, reference_id, entry.references.pop(reference_id))
+        entry.profiles.clear()
+        if not entry.references:
+            self._depart(self._entries.pop(entry.character.id))
 
     def remove_character(self, character_id: int) -> None:
         """Drop a character and all its references."""
         if (entry := self._entries.pop(character_id, None)) is not None:
             self._depart(entry)
-            for reference_id, reference in entry.vectors.items():
-                self._forget(character_id, reference)
-                self._embeddings.remove(reference_id)
-                self._faces.remove(reference_id)
+            for reference_id, guild_id in entry.references.items():
+                self._forget(character_id, reference_id, guild_id)
 
-    def _forget(self, character_id: int, reference: _Reference | None) -> None:
-        """Take a reference's blocks out of the fitted metric's statistics."""
-        for view in reference.views if self.blocks is not None and reference is not None else ():
-            self.blocks.add(character_id, view, sign=-1, scope=reference.guild_id)
+    def _forget(self, character_id: int, reference_id: int, guild_id: int | None) -> None:
+        """Take a reference out of the fitted metric's statistics, the table and the embedding indexes."""
+        for view in self._table.views(reference_id) if self.blocks is not None else ():
+            self.blocks.add(character_id, view, sign=-1, scope=guild_id)
+        self._table.remove(reference_id)
+        self._embeddings.remove(reference_id)
+        self._faces.remove(reference_id)
 
-    def references(self, guild_id: int | None) -> list[tuple[CharacterRecord, int, _Reference]]:
-        """(character, reference id, vectors) of every indexed reference the guild may see, for /similar."""
+    def visible_references(self, guild_id: int | None) -> list[tuple[CharacterRecord, int]]:
+        """(character, reference id) of every indexed reference the guild may see, for /similar."""
         shown = (entry for entry in self._entries.values() if visible(entry.character.guild_id, guild_id))
-        return [(e.character, i, ref) for e in shown for i, ref in e.vectors.items() if visible(ref.guild_id, guild_id)]
+        return [(e.character, i) for e in shown for i, guild in e.references.items() if visible(guild, guild_id)]
 
     def record(self, character_id: int) -> CharacterRecord:
         """A character's record; one removed since a ranking was taken is still answered from the departed."""
         entry = self._entries.get(character_id)
         return entry.character if entry is not None else self._departed[character_id]
 
-    def _depart(self, entry: _Entry) -> None:
+    def _depart(self, entry: CharacterEntry) -> None:
         self._departed[entry.character.id] = entry.character
         if len(self._departed) > 4096:
             del self._departed[next(iter(self._departed))]

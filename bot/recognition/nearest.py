@@ -24,6 +24,7 @@ from bot.recognition.embedding import EmbeddingMetric
 from bot.recognition.gallery import Gallery
 from bot.recognition.metric import FittedBlock
 from bot.store.records import CharacterRecord
+from models.blocks import MIRROR_PREFIX
 
 Measure = Literal["embedding", "blocks", "tags"]
 
@@ -45,9 +46,10 @@ class ReferenceSearch:
     reference_ids: tuple[int, ...]
     tags: np.ndarray
     """[N, vocabulary] tag vectors of the references."""
-    blocks: tuple[Mapping[str, np.ndarray], ...]
-    """Each reference's blocks as the gallery indexed them (its tag vector among them as the tags block)."""
-    embeddings: tuple[np.ndarray | None, ...]
+    blocks: Mapping[str, tuple[np.ndarray, np.ndarray]]
+    """Per block: the vectors of the references that have it, and their positions (the tags block among them)."""
+    embeddings: tuple[np.ndarray, np.ndarray] | None
+    """The embeddings of the references that have one, and their positions; None without a CCIP metric."""
     query_tags: np.ndarray
     query_blocks: Mapping[str, np.ndarray]
     query_embedding: np.ndarray | None
@@ -66,7 +68,7 @@ class ReferenceSearch:
     @property
     def calls_model(self) -> bool:
         """Whether `nearest` runs the CCIP metric (and so belongs off the event loop)."""
-        return self.measure == "embedding" and any(row is not None for row in self.embeddings)
+        return self.measure == "embedding" and self.embeddings is not None and len(self.embeddings[1]) > 0
 
     def distances(self) -> np.ndarray:
         """Distance [N] of the query to every reference; inf where the reference cannot be compared."""
@@ -83,10 +85,9 @@ class ReferenceSearch:
     def _embedding_distances(self, count: int) -> np.ndarray:
         assert self.metric is not None and self.query_embedding is not None
         distances = np.full(count, np.inf)
-        rows = [i for i, row in enumerate(self.embeddings) if row is not None]
-        if rows:
-            stacked = np.stack([self.embeddings[i] for i in rows]).astype(np.float32)
-            distances[rows] = self.metric.differences_to(self.query_embedding, stacked)
+        if self.embeddings is not None and len(self.embeddings[1]):
+            vectors, positions = self.embeddings
+            distances[positions] = self.metric.differences_to(self.query_embedding, vectors)
         return distances
 
     def _block_distances(self, count: int) -> np.ndarray:
@@ -95,10 +96,10 @@ class ReferenceSearch:
         total, weight = np.zeros(count), np.zeros(count)
         for name, vector in query.items():
             block, block_weight = self.fitted.get(name), self.weights.get(name, 0.0)
-            present = [i for i, blocks in enumerate(self.blocks) if name in blocks]
-            if block is None or block_weight <= 0 or not present or block.whitening.shape[0] != np.size(vector):
+            stacked, present = self.blocks.get(name, (np.zeros((0, 0)), np.zeros(0, dtype=np.int64)))
+            if block is None or block_weight <= 0 or not len(present) or block.whitening.shape[0] != np.size(vector):
                 continue
-            stacked = np.stack([self.blocks[i][name] for i in present]).astype(np.float64)
+            stacked = stacked.astype(np.float64)
             difference = stacked - np.asarray(vector, dtype=np.float64)[None, :]
             row = np.linalg.norm(block.transform(difference), axis=1) / block.scale
             row /= max(float(np.median(row)), 1e-12)
@@ -127,15 +128,18 @@ def reference_search(
     embedding: np.ndarray | None = None,
 ) -> ReferenceSearch:
     """Copy what a reference search needs out of the gallery now (on the event loop); cheap numpy only."""
-    rows = gallery.references(guild_id)
-    vocabulary = len(gallery.vocabulary)
+    rows = gallery.visible_references(guild_id)
+    ids = [reference_id for _, reference_id in rows]
+    table = gallery._table
     fitted = gallery.blocks.fitted() if gallery.blocks is not None else None
+    own_blocks = [name for name in table.names() if not name.startswith(MIRROR_PREFIX)]
+    tags = table.tags(ids) if ids else np.zeros((0, len(gallery.vocabulary)), dtype=np.float32)
     return ReferenceSearch(
-        owners=tuple(character for character, _, _ in rows),
-        reference_ids=tuple(reference_id for _, reference_id, _ in rows),
-        tags=np.stack([row.tag_vector for _, _, row in rows]) if rows else np.zeros((0, vocabulary)),
-        blocks=tuple(dict(row.blocks) for _, _, row in rows),
-        embeddings=tuple(row.embedding for _, _, row in rows),
+        owners=tuple(character for character, _ in rows),
+        reference_ids=tuple(ids),
+        tags=tags,
+        blocks={name: table.column(name, ids) for name in own_blocks},
+        embeddings=_embeddings(gallery, ids) if gallery.metric is not None else None,
         query_tags=gallery.vocabulary.select(tag_probs),
         query_blocks=dict(blocks or {}),
         query_embedding=None if embedding is None else np.array(embedding),
@@ -143,3 +147,9 @@ def reference_search(
         fitted=dict(fitted) if fitted is not None else None,
         weights=dict(gallery.blocks.weights) if gallery.blocks is not None else None,
     )
+
+
+def _embeddings(gallery: Gallery, ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """The embeddings of those references that have one (copies), and their positions in `ids`."""
+    positions = [position for position, reference_id in enumerate(ids) if reference_id in gallery._embeddings]
+    return gallery._embeddings.vectors_of([ids[p] for p in positions]), np.asarray(positions, dtype=np.int64)

@@ -51,16 +51,14 @@ async def load_gallery(
         calibrated=calibrated,
         ann_min_rows=ann_min_rows,
     )
-    references = await store.list_references(status=ReferenceStatus.APPROVED, all_scopes=True)
+    columns, characters = await store.gallery_columns(
+        tagger=gallery.tagger, embedder=gallery.embedder, features=features
+    )
+    gallery.add_columns(characters, columns)
     stale: Counter[str] = Counter()
-    usable = []
-    for reference in references:
-        if gallery.accepts(reference):
-            usable.append(reference)
-        else:
-            stale[f"{reference.tagger} / {reference.embedder or 'no embedder'}"] += 1
-    characters = await store.characters_by_id(reference.character_id for reference in usable)
-    gallery.add_many((characters[r.character_id], r) for r in usable if r.character_id in characters)
+    for (tagger, embedder), count in (await store.approved_model_counts()).items():
+        if not gallery.models.accepts(tagger, embedder):
+            stale[f"{tagger} / {embedder or 'no embedder'}"] += count
     gallery.skipped = sum(stale.values())
     if stale:
         log.warning(

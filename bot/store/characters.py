@@ -11,6 +11,13 @@ from bot.store import audit
 from bot.store.convert import character_record, reference_record
 from bot.store.names import clean_name, count_of, name_key
 from bot.store.records import CharacterRecord, ReferenceRecord, ReferenceStatus
+from bot.store.reference_columns import (
+    ReferenceColumns,
+    approved_model_counts,
+    approved_owners,
+    read_characters_of,
+    read_reference_columns,
+)
 from bot.store.scopes import ensure_name_free, scope_key, visible_character
 from bot.store.sessions import StoreSessions
 from bot.store.tables import GLOBAL_SCOPE_KEY, Character, Reference
@@ -56,6 +63,23 @@ class CharacterOperations(StoreSessions):
                 for character in await session.scalars(select(Character).where(Character.id.in_(chunk))):
                     found[character.id] = character_record(character)
         return found
+
+    async def gallery_columns(
+        self, *, tagger: str, embedder: str | None, features: str | None
+    ) -> tuple[ReferenceColumns, dict[int, CharacterRecord]]:
+        """A gallery's load: the approved references of these models as columns, and their characters.
+
+        One read transaction, four queries, whatever the gallery's size (bot/store/reference_columns.py).
+        """
+        async with self._reading() as session:
+            columns = await read_reference_columns(session, tagger=tagger, embedder=embedder, features=features)
+            characters = await read_characters_of(session, approved_owners(tagger)) if len(columns) else {}
+        return columns, characters
+
+    async def approved_model_counts(self) -> dict[tuple[str, str | None], int]:
+        """Approved references per (tagger, embedder): how many a gallery of other models leaves out."""
+        async with self._reading() as session:
+            return await approved_model_counts(session)
 
     async def find_character(self, name: str, *, guild_id: int | None = None) -> CharacterRecord | None:
         """The character a guild means by a name or alias (any case, width or language): its own, then global."""

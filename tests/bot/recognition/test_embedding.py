@@ -6,6 +6,7 @@ the query has difference 1 - cos(t): each test dials the differences it needs an
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ import pytest
 
 from bot.recognition.embedding import BEST_K, best_k_scores, difference_to_confidence
 from bot.recognition.gallery import Gallery
+from bot.recognition.table_loading import record_columns
 from bot.recognition.tagger_characters import character_from_tag, model_characters
 from bot.recognition.vocabulary import DEFAULT_CHARACTER_THRESHOLD, Vocabulary, character_threshold
 from bot.services.gallery_loading import load_gallery
@@ -203,8 +205,18 @@ class _Store:
     async def get_character(self, character_id: int) -> CharacterRecord | None:
         return self.characters.get(character_id)
 
-    async def characters_by_id(self, character_ids) -> dict[int, CharacterRecord]:
-        return {i: self.characters[i] for i in character_ids if i in self.characters}
+    async def gallery_columns(self, *, tagger: str, embedder: str | None, features: str | None):
+        """What the store's one-query load selects: this tagger's references, and this embedder's embeddings."""
+        chosen = [
+            r
+            for r in self.references
+            if r.tagger == tagger and (embedder is None or (r.embedder == embedder and r.embedding is not None))
+        ]
+        pairs = [(self.characters[r.character_id], r) for r in chosen if r.character_id in self.characters]
+        return record_columns(pairs, features), {c.id: c for c, _ in pairs}
+
+    async def approved_model_counts(self) -> Counter[tuple[str, str | None]]:
+        return Counter((r.tagger, r.embedder) for r in self.references)
 
     async def unknown_cutoff(self, tagger: str, measure: str) -> None:
         return None

@@ -174,7 +174,7 @@ def test_a_mirrored_view_counts_in_the_metric_and_the_profile_and_leaves_with_it
     assert made.blocks.stats["face"].total == before + 2  # the reference and its mirrored picture
     assert made.blocks.stats[TAGS_BLOCK].counts[made.blocks.row(2)] == 4  # the tag vector is not mirrored
     assert "mirror:face" not in made.blocks.stats
-    views = [view for ref in made._entries[2].vectors.values() for view in ref.views]
+    views = [view for reference_id in made._entries[2].references for view in made._table.views(reference_id)]
     faces = np.stack([view["face"] for view in views if "face" in view])
     assert len(faces) == 5  # C2's profile averages three references, the new one and its mirrored picture
     profile = made.blocks.profile(views)["face"]

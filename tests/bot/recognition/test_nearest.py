@@ -23,12 +23,12 @@ class L2Metric:
 def test_embedding_search_orders_references_by_their_own_difference() -> None:
     alice = CharacterRecord(1, "Alice", None, (), None, datetime.now(UTC))
     bea = CharacterRecord(2, "Bea", None, (), None, datetime.now(UTC))
-    embeddings = (np.array([0.0, 3.0]), None, np.array([0.0, 1.0]), np.array([2.0, 0.0]))
+    embeddings = (np.array([[0.0, 3.0], [0.0, 1.0], [2.0, 0.0]]), np.array([0, 2, 3]))  # reference 11 has none
     search = ReferenceSearch(
         owners=(alice, alice, bea, bea),
         reference_ids=(10, 11, 12, 13),
         tags=np.zeros((4, 2)),
-        blocks=({}, {}, {}, {}),
+        blocks={},
         embeddings=embeddings,
         query_tags=np.zeros(2),
         query_blocks={},

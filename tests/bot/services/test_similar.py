@@ -55,7 +55,7 @@ async def test_block_measure_is_the_fitted_metric_over_references(tmp_path: Path
         fitted = index.fitted()
         profiles = [
             {name: fitted[name].transform(vector) for name, vector in blocks.items() if name in fitted}
-            for blocks in search.blocks
+            for blocks in (services.gallery._table.views(i)[0] for i in search.reference_ids)
         ]
         tags = services.gallery.vocabulary.select(whole.tag_probs)
         expected = index.scores({**whole.blocks, TAGS_BLOCK: tags}, profiles).combined
