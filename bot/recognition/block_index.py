@@ -159,6 +159,7 @@ class BlockIndex:
                 continue
             for positions, vectors in parts:
                 stats = self.stats.setdefault(name, BlockStats(vectors.shape[1]))
+                stats.reserve(int(rows.max()))  # once, not by growth per chunk
                 public = scopes[positions] == EVERY_GUILD
                 for start in range(0, len(positions), ADD_CHUNK):  # float64 copies stay bounded
                     chosen = slice(start, start + ADD_CHUNK)

@@ -49,7 +49,8 @@ class BlockStats:
         self.shift: np.ndarray | None = None
         """Vectors are kept minus this fixed shift (the first vector seen), so the outer sums stay well conditioned."""
 
-    def _reserve(self, row: int) -> None:
+    def reserve(self, row: int) -> None:
+        """Room for rows up to `row` (grown by GROWTH, so appends stay amortised O(1))."""
         if row < len(self.public_counts):
             return
         size = max(row + 1, int(len(self.public_counts) * GROWTH) + 8)
@@ -67,7 +68,7 @@ class BlockStats:
         if self.shift is None:
             self.shift = vector.copy()
         centred = vector - self.shift
-        self._reserve(row)
+        self.reserve(row)
         if scope is None:
             count = int(self.public_counts[row]) + sign
             if count < 0:
@@ -96,14 +97,18 @@ class BlockStats:
         if self.shift is None:
             self.shift = vectors[0].copy()
         centred = vectors - self.shift
-        self._reserve(int(rows.max()))
-        order = np.argsort(rows, kind="stable")  # group each row's vectors, then one sum per group
-        grouped = rows[order]
-        starts = np.flatnonzero(np.r_[True, grouped[1:] != grouped[:-1]])
-        unique = grouped[starts]
-        self.public_counts[unique] += np.diff(np.r_[starts, len(grouped)])
-        self.public_sums[unique] += np.add.reduceat(centred[order], starts, axis=0)
+        self.reserve(int(rows.max()))
         self.outer += centred.T @ centred
+        if np.any(rows[1:] < rows[:-1]):  # group each row's vectors (a load's usually are already)
+            order = np.argsort(rows, kind="stable")
+            rows, centred = rows[order], centred[order]
+        starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+        ends = np.r_[starts[1:], len(rows)]
+        running = np.cumsum(centred, axis=0)  # a group's sum is a difference of running sums: no reduceat
+        before = np.zeros_like(running[: len(starts)])
+        before[1:] = running[starts[1:] - 1]
+        self.public_counts[rows[starts]] += ends - starts
+        self.public_sums[rows[starts]] += running[ends - 1] - before
 
     def full(self) -> tuple[np.ndarray, np.ndarray]:
         """Counts and sums of every reference, all guilds together, per row (copies only when guilds have some)."""

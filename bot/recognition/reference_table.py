@@ -148,7 +148,7 @@ class ReferenceTable:
                 raise ValueError(f"block {name!r} has {dim} values, the gallery holds {matrix.shape[1]}")
         capacity = len(self.ids)
         if size > capacity:
-            capacity = max(size, 2 * capacity, 1024)
+            capacity = max(size + size // 4, 2 * capacity, 1024)  # a load leaves room for approvals
             self.ids, self.owners, self.scopes = (_grown(a, capacity, self._size) for a in self._keys())
             for name in self._matrices:
                 self._matrices[name] = _grown(self._matrices[name], capacity, self._size)

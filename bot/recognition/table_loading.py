@@ -30,7 +30,8 @@ def add_columns(gallery: Gallery, characters: Mapping[int, CharacterRecord], col
         return
     ids, owners, scopes = columns.ids, columns.owners, columns.scopes
     character_scopes = np.fromiter((_scope(characters[o].guild_id) for o in owners.tolist()), np.int64, count)
-    table_columns: dict[str, Column] = {TAGS_BLOCK: (np.arange(count), gallery.vocabulary.select(columns.tags))}
+    tags = np.asarray(columns.tags, dtype=np.float32)[..., gallery.vocabulary.columns]  # the table copies it
+    table_columns: dict[str, Column] = {TAGS_BLOCK: (np.arange(count), tags)}
     if gallery.features is not None:
         table_columns.update(columns.blocks)
     gallery._table.append(ids, owners, scopes, table_columns)

@@ -73,7 +73,7 @@ class CharacterOperations(StoreSessions):
         """
         async with self._reading() as session:
             columns = await read_reference_columns(session, tagger=tagger, embedder=embedder, features=features)
-            characters = await read_characters_of(session, approved_owners(tagger)) if len(columns) else {}
+            characters = await read_characters_of(session, approved_owners(tagger, embedder)) if len(columns) else {}
         return columns, characters
 
     async def approved_model_counts(self) -> dict[tuple[str, str | None], int]:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.records import CharacterRecord, ReferenceStatus
@@ -23,6 +23,8 @@ from bot.store.vector_columns import decode_block_matrices, decode_matrix
 NO_GUILD = -1
 """The scope column's value for a global reference."""
 
+PARTITION = 20_000
+"""Rows decoded at once while a load streams."""
 Column = tuple[np.ndarray, np.ndarray]
 """(indices of the rows that hold a vector, those rows' (k, d) float32 matrix)."""
 
@@ -54,37 +56,98 @@ async def read_reference_columns(
     """The approved references made by `tagger` (and `embedder`, when given: those with its embedding).
 
     Without an embedder, embeddings are not read at all: a gallery that ranks by tags never compares them.
+    Rows stream in partitions decoded into matrices sized by a count first, so the bytes held at once are
+    one partition's, not the whole store's (500,000 embeddings are 770 MB of float16 bytes).
     """
     table = Reference.__table__
     wanted = [table.c.id, table.c.character_id, table.c.guild_id, table.c.tag_vector, table.c.tag_dims]
     wanted += [table.c.features, table.c.blocks]
     if embedder is not None:
         wanted += [table.c.embedding, table.c.embedding_dims, table.c.face_embedding]
-    query = select(*wanted).where(table.c.status == ReferenceStatus.APPROVED.value, table.c.tagger == tagger)
-    if embedder is not None:
-        query = query.where(table.c.embedder == embedder, table.c.embedding.is_not(None))
-    rows = (await session.execute(query.order_by(table.c.id))).all()
-    if not rows:
-        empty = np.zeros(0, dtype=np.int64)
-        return ReferenceColumns(empty, empty, empty, np.zeros((0, 0), dtype=np.float32), {}, None, None)
-    columns = list(zip(*rows, strict=True))
-    ids, owners, guilds, tag_blobs, tag_dims, recipes, block_blobs = columns[:7]
-    blocks = decode_block_matrices([b if r == features else None for r, b in zip(recipes, block_blobs, strict=True)])
-    embeddings = faces = None
-    if embedder is not None:
-        embedding_blobs, embedding_dims, face_blobs = columns[7:]
-        embeddings = (np.arange(len(rows)), decode_matrix(embedding_blobs, _one(embedding_dims, "embedding")))
-        with_face = np.flatnonzero([bool(blob) for blob in face_blobs])
-        faces = (with_face, decode_matrix([face_blobs[i] for i in with_face], embeddings[1].shape[1]))
-    return ReferenceColumns(
-        ids=np.asarray(ids, dtype=np.int64),
-        owners=np.asarray(owners, dtype=np.int64),
-        scopes=np.asarray([NO_GUILD if guild is None else guild for guild in guilds], dtype=np.int64),
-        tags=decode_matrix(tag_blobs, _one(tag_dims, "tag vector")),
-        blocks=blocks,
-        embeddings=embeddings,
-        faces=faces,
-    )
+    chosen = _made_by(tagger, embedder)
+    count = int(await session.scalar(select(func.count()).select_from(table).where(*chosen)) or 0)
+    parts = _Parts(count)
+    result = await session.stream(select(*wanted).where(*chosen).order_by(table.c.id))
+    async for rows in result.partitions(PARTITION):
+        parts.take(list(zip(*rows, strict=True)), features)
+    return parts.columns()
+
+
+class _Parts:
+    """Matrices filled partition by partition (sized by the count), then handed over as `ReferenceColumns`."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.filled = 0
+        self.ids = np.zeros(count, dtype=np.int64)
+        self.owners = np.zeros(count, dtype=np.int64)
+        self.scopes = np.zeros(count, dtype=np.int64)
+        self.tags: np.ndarray | None = None
+        self.embeddings: np.ndarray | None = None
+        self.blocks: dict[str, list[Column]] = {}
+        self.faces: list[Column] = []
+
+    def take(self, columns: list[tuple], features: str | None) -> None:
+        ids, owners, guilds, tag_blobs, tag_dims, recipes, block_blobs = columns[:7]
+        start, end = self.filled, self.filled + len(ids)
+        if end > self.count:  # approved between the count and the read (no snapshot across them in SQLite)
+            self._grow(end)
+        self.ids[start:end], self.owners[start:end] = ids, owners
+        self.scopes[start:end] = [NO_GUILD if guild is None else guild for guild in guilds]
+        self.tags = _filled(self.tags, self.count, start, decode_matrix(tag_blobs, _one(tag_dims, "tag vector")))
+        chosen = [blob if recipe == features else None for recipe, blob in zip(recipes, block_blobs, strict=True)]
+        for name, (rows, vectors) in decode_block_matrices(chosen).items():
+            self.blocks.setdefault(name, []).append((rows + start, vectors))
+        if len(columns) > 7:
+            embedding_blobs, embedding_dims, face_blobs = columns[7:]
+            dims = _one(embedding_dims, "embedding")
+            self.embeddings = _filled(self.embeddings, self.count, start, decode_matrix(embedding_blobs, dims))
+            with_face = np.flatnonzero([bool(blob) for blob in face_blobs])
+            self.faces.append((with_face + start, decode_matrix([face_blobs[i] for i in with_face], dims)))
+        self.filled = end
+
+    def _grow(self, count: int) -> None:
+        def grown(array: np.ndarray | None) -> np.ndarray | None:
+            if array is None:
+                return None
+            bigger = np.zeros((count, *array.shape[1:]), dtype=array.dtype)
+            bigger[: len(array)] = array
+            return bigger
+
+        self.ids, self.owners, self.scopes = grown(self.ids), grown(self.owners), grown(self.scopes)
+        self.tags, self.embeddings, self.count = grown(self.tags), grown(self.embeddings), count
+
+    def columns(self) -> ReferenceColumns:
+        size = self.filled
+        embeddings = faces = None
+        if self.embeddings is not None:
+            embeddings = (np.arange(size), self.embeddings[:size])
+            faces = _joined(self.faces)
+        return ReferenceColumns(
+            ids=self.ids[:size],
+            owners=self.owners[:size],
+            scopes=self.scopes[:size],
+            tags=self.tags[:size] if self.tags is not None else np.zeros((0, 0), dtype=np.float32),
+            blocks={name: _joined(parts) for name, parts in self.blocks.items()},
+            embeddings=embeddings,
+            faces=faces,
+        )
+
+
+def _filled(matrix: np.ndarray | None, count: int, start: int, part: np.ndarray) -> np.ndarray:
+    """`part` written at `start` of a [count, d] matrix (made at the first partition)."""
+    if matrix is None:
+        matrix = np.zeros((count, part.shape[1]), dtype=np.float32)
+    elif matrix.shape[1] != part.shape[1]:
+        raise ValueError(f"stored vectors have {part.shape[1]} values, earlier ones {matrix.shape[1]}")
+    matrix[start : start + len(part)] = part
+    return matrix
+
+
+def _joined(parts: list[Column]) -> Column:
+    if not parts:
+        return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
+    return np.concatenate([rows for rows, _ in parts]), np.concatenate([vectors for _, vectors in parts])
 
 
 async def read_characters_of(session: AsyncSession, query: Select) -> dict[int, CharacterRecord]:
@@ -114,14 +177,18 @@ async def read_characters_of(session: AsyncSession, query: Select) -> dict[int, 
     return found
 
 
-def approved_owners(tagger: str) -> Select:
-    """The ids of characters with an approved reference of this tagger (a subquery for `read_characters_of`)."""
+def approved_owners(tagger: str, embedder: str | None) -> Select:
+    """The ids of characters with an approved reference of these models (a subquery for `read_characters_of`)."""
+    return select(Reference.__table__.c.character_id).where(*_made_by(tagger, embedder)).distinct()
+
+
+def _made_by(tagger: str, embedder: str | None) -> list[ColumnElement[bool]]:
+    """Approved, made by the tagger, and (given an embedder) holding that embedder's embedding."""
     table = Reference.__table__
-    return (
-        select(table.c.character_id)
-        .where(table.c.status == ReferenceStatus.APPROVED.value, table.c.tagger == tagger)
-        .distinct()
-    )
+    chosen = [table.c.status == ReferenceStatus.APPROVED.value, table.c.tagger == tagger]
+    if embedder is not None:
+        chosen += [table.c.embedder == embedder, table.c.embedding.is_not(None)]
+    return chosen
 
 
 async def approved_model_counts(session: AsyncSession) -> dict[tuple[str, str | None], int]:

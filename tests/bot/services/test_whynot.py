@@ -13,6 +13,9 @@ from tests.drawing import BLONDE, BLUE_HAIR, PINK_HAIR
 
 REF_SEEDS = (1, 2, 3)
 
+STORED = 2e-3
+"""References are stored as float16 (relative error 2**-11): a stored mean matches a fresh analysis this closely."""
+
 
 async def enroll_pair(services: Services) -> None:
     for seed in REF_SEEDS:
@@ -44,7 +47,7 @@ async def test_blonde_picture_against_blue_hair_names_the_colours_that_differ(se
     for item in result.evidence:
         index = names.index(item.tag)
         assert item.image == pytest.approx(float(image_values[index]), abs=1e-5)
-        assert item.character == pytest.approx(float(bea_mean[index]), abs=1e-5)
+        assert item.character == pytest.approx(float(bea_mean[index]), abs=STORED)
 
     gaps = np.abs(image_values - bea_mean)
     widest = {names[i] for i in np.argsort(-gaps)[:3]}
@@ -67,7 +70,7 @@ async def test_evidence_contrasts_with_the_best_match_and_names_its_values(servi
     names = services.gallery.vocabulary.names
     alice_mean = np.mean([await vocabulary_vector(services, picture(BLONDE, seed)) for seed in REF_SEEDS], axis=0)
     for item in result.evidence:
-        assert item.rival == pytest.approx(float(alice_mean[names.index(item.tag)]), abs=1e-5)
+        assert item.rival == pytest.approx(float(alice_mean[names.index(item.tag)]), abs=STORED)
     # Bea is not the best match, so the evidence as a whole speaks against her, tag by tag where the
     # picture is nearer Alice's value than Bea's.
     assert result.opposing

@@ -1,0 +1,90 @@
+"""A gallery's columnar load: the same references, vectors and characters as the per-record reads, in few queries."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sqlalchemy import event
+
+from bot.store import reference_columns
+from bot.store.records import ReferenceStatus
+from bot.store.reference_columns import NO_GUILD
+from bot.store.repository import CharacterStore
+from tests.bot.store.samples import TAGGER, enroll_sample, vector
+
+GUILD = 555_555_555_555_555_555
+EMBEDDER = "ccip@1"
+FEATURES = "blocks@1"
+
+
+async def fill(store: CharacterStore) -> None:
+    """Global and guild references, two taggers, embeddings with and without a face, two feature recipes."""
+    await enroll_sample(store, "Ada", seed=1, aliases=["エイダ", "Ada L."])
+    await enroll_sample(store, "Ada", seed=2, guild_id=GUILD)
+    await enroll_sample(
+        store, "Bo", seed=3, features=FEATURES, blocks={"face": vector(30, 4), "mirror:face": vector(31, 4)}
+    )
+    await enroll_sample(store, "Bo", seed=4, features="blocks@0", blocks={"face": vector(40, 4)})
+    await enroll_sample(store, "Cy", seed=5, embedder=EMBEDDER, embedding=vector(50, 8), face_embedding=vector(51, 8))
+    await enroll_sample(store, "Cy", seed=6, embedder=EMBEDDER, embedding=vector(60, 8), face_searched=True)
+    await enroll_sample(store, "Di", seed=7, tagger="other@1")
+    await enroll_sample(store, "Ed", seed=8, status="pending")
+
+
+async def test_columns_hold_what_the_records_hold(store: CharacterStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(reference_columns, "PARTITION", 2)  # several partitions, one ending mid-way
+    await fill(store)
+    records = [
+        r for r in await store.list_references(status=ReferenceStatus.APPROVED, all_scopes=True) if r.tagger == TAGGER
+    ]
+    columns, characters = await store.gallery_columns(tagger=TAGGER, embedder=None, features=FEATURES)
+    assert columns.ids.tolist() == [r.id for r in records]
+    assert columns.owners.tolist() == [r.character_id for r in records]
+    assert columns.scopes.tolist() == [NO_GUILD if r.guild_id is None else r.guild_id for r in records]
+    np.testing.assert_array_equal(columns.tags, np.stack([r.tag_vector for r in records]))
+    assert columns.embeddings is None and columns.faces is None  # a tag gallery never reads embeddings
+    bo = next(i for i, r in enumerate(records) if r.features == FEATURES)
+    for name in ("face", "mirror:face"):
+        rows, vectors = columns.blocks[name]
+        assert rows.tolist() == [bo]  # the other recipe's blocks are left out
+        np.testing.assert_array_equal(vectors[0], records[bo].blocks[name])
+    expected = {r.character_id: await store.get_character(r.character_id) for r in records}
+    assert characters == expected
+    assert characters[records[0].character_id].aliases == ("エイダ", "Ada L.")
+
+
+async def test_an_embedder_selects_its_references_and_their_faces(store: CharacterStore) -> None:
+    await fill(store)
+    columns, characters = await store.gallery_columns(tagger=TAGGER, embedder=EMBEDDER, features=None)
+    records = [await store.get_reference(int(i)) for i in columns.ids]
+    assert [r.embedder for r in records if r] == [EMBEDDER, EMBEDDER]
+    assert [c.name for c in characters.values()] == ["Cy"]
+    assert columns.embeddings is not None and columns.faces is not None
+    np.testing.assert_array_equal(columns.embeddings[1], np.stack([r.embedding for r in records if r]))
+    rows, faces = columns.faces
+    assert rows.tolist() == [0]  # the second was searched and showed no face
+    np.testing.assert_array_equal(faces[0], records[0].face_embedding)
+
+
+async def test_the_load_takes_the_same_few_queries_for_any_size(store: CharacterStore) -> None:
+    async def statements() -> int:
+        seen = []
+        listener = lambda *args: seen.append(args[2])  # noqa: E731
+        event.listen(store.engine.sync_engine, "before_cursor_execute", listener)
+        try:
+            await store.gallery_columns(tagger=TAGGER, embedder=None, features=None)
+        finally:
+            event.remove(store.engine.sync_engine, "before_cursor_execute", listener)
+        return sum(1 for statement in seen if statement.lstrip().upper().startswith("SELECT"))
+
+    await fill(store)
+    few = await statements()
+    for seed in range(100, 160):
+        await enroll_sample(store, f"Extra {seed}", seed=seed)
+    assert await statements() == few == 4  # count, references, aliases, characters
+
+
+async def test_model_counts_say_what_other_models_made(store: CharacterStore) -> None:
+    await fill(store)
+    counts = await store.approved_model_counts()
+    assert counts == {(TAGGER, None): 4, (TAGGER, EMBEDDER): 2, ("other@1", None): 1}
