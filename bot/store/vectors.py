@@ -1,7 +1,7 @@
 """Vectors as bytes: little-endian float16 where a vector survives it, else float32; bit-exact on any machine.
 
 Why float16: a reference's vectors are most of a store's bytes and of the gallery's load time, and rounding to
-float16 (a relative error of 2**-11) changed no answer on the eval sets (README, "Storage"). Why not always: a
+float16 (a relative error of 2**-11) changed no answer on the eval sets (README, "Stored vectors"). Why not always: a
 value beyond float16's range would become inf and poison every distance, so such a vector stays float32. The
 width needs no column of its own: a blob holds `dims` values of 2 or 4 bytes, so its length says which. Decoded
 arrays are always native float32, whatever the stored width.
