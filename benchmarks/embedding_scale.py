@@ -1,19 +1,26 @@
 """The CCIP (embedding) path at the field's scale: exact search against the usearch shortlist, per size.
 
 Run from the repository root (needs the `scale` extra for the shortlist):
-`.venv/bin/python -m benchmarks.embedding_scale [--rows 500000,1000000] [--json]`.
+`.venv/bin/python -m benchmarks.embedding_scale [--rows 500000,1000000] [--sweep 128:64,512:128] [--json]`.
 Each size builds a `Gallery` of rows / 5 characters x 5 references of 768-d embeddings (random unit
 centres, references and queries at cosine about 0.8 to their centre), with a 1 - cosine "metric" of the CCIP
 metric's signature (`differences_to`; the real model's cost and its shortlist recall are not measured here),
-and measures:
-- `build_s`: `Gallery.add_many` of every reference; `ann_build_s`: the shortlist's build in its thread;
+and measures (over QUERIES queries):
+- `build_s`: `Gallery.add_columns` of every reference (the store load's path); `ann_build_s`: the graph's
+  build in its thread, until it has indexed every row;
 - `exact_p50_ms` / `exact_p95_ms`: `rank_region(..., exhaustive=True)` top-10 (every row scored);
 - `ann_p50_ms` / `ann_p95_ms`: `rank_region` top-10 with the shortlist proposing, the metric re-ranking;
 - `recall_at_10`: the shortlist ranking's top-10 characters found in the exact top-10, averaged over queries;
+- `sweep`: p50 and recall of other `expansion_search:rows` shortlist settings on the same graph;
 - `numpy_ms`: the exact maths as one expression (matrix-vector product over the stacked unit rows, top-10 rows);
-- `approve_ms`: one approval (`Gallery.add`) plus the next ranking, until the new character leads;
-- `loop_lag_ms`: the event loop's largest delay while queries are ranked (a ticker task);
-- `rss_mb`: the process's peak resident memory after the build (the benchmark's own data included).
+- `approve_ms` (median of 5; `approve_max_ms`): one approval (`Gallery.add`) plus the next ranking, until the
+  new character leads; `approve_add_ms`: the approval's own time on the loop (worst of 5);
+  `approve_graph_pending`: how many of the 5 ranked before the graph had indexed the new row;
+- `loop_lag_ms` / `loop_lag_p99_ms`: the event loop's worst / 99th-percentile delay (a 1 ms ticker task) while
+  shortlist rankings run; `exact_loop_lag_ms`: the worst while exact ones run; `idle_loop_lag_ms`: the
+  worst over 1 s with nothing running (the machine's own noise: the cores are shared);
+- `rss_mb`: the process's peak resident memory after the build (the benchmark's own data included);
+- `load_avg`: the machine's 1-minute load average before the build and at the end.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import resource
 import statistics
 import time
@@ -33,11 +41,12 @@ from bot.recognition.gallery import Gallery
 from bot.recognition.vocabulary import Vocabulary
 from bot.services.identify import rank_region
 from bot.store.records import CharacterRecord, ReferenceRecord
+from bot.store.reference_columns import NO_GUILD, ReferenceColumns
 
 DIM = 768
 REFS = 5
 SERIES = 20
-QUERIES = 40
+QUERIES = 100
 TAGGER = "palette@bench"
 EMBEDDER = "cosine@bench"
 VOCABULARY = Vocabulary(tagger=TAGGER, indices=np.arange(2), names=("a", "b"))
@@ -83,13 +92,24 @@ def data(rows: int, noise: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray
 
 
 def build(rows: int, noise: float, ann_min_rows: int | None) -> tuple[Gallery, np.ndarray, np.ndarray, float]:
+    """The gallery as a store load fills it: one `add_columns` of every reference (as `CharacterStore` reads them)."""
     centres, vectors = data(rows, noise)
     gallery = Gallery(VOCABULARY, metric=CosineMetric(), ann_min_rows=ann_min_rows)
-    characters = [CharacterRecord(i + 1, f"character {i + 1}", None, (), None, CREATED) for i in range(len(centres))]
-    start = time.perf_counter()
-    gallery.add_many(
-        (characters[row // REFS], _reference(row + 1, row // REFS + 1, vectors[row])) for row in range(len(vectors))
+    characters = {
+        i + 1: CharacterRecord(i + 1, f"character {i + 1}", None, (), None, CREATED) for i in range(len(centres))
+    }
+    count = len(vectors)
+    columns = ReferenceColumns(
+        ids=np.arange(1, count + 1),
+        owners=np.arange(count) // REFS + 1,
+        scopes=np.full(count, NO_GUILD),
+        tags=np.broadcast_to(TAGS, (count, len(TAGS))),
+        blocks={},
+        embeddings=(np.arange(count), vectors),
+        faces=None,
     )
+    start = time.perf_counter()
+    gallery.add_columns(characters, columns)
     return gallery, centres, vectors, time.perf_counter() - start
 
 
@@ -106,49 +126,103 @@ async def timed(gallery: Gallery, queries: list[np.ndarray], *, exhaustive: bool
     return times, tops
 
 
-async def measure(rows: int, noise: float, ann_min_rows: int | None) -> dict[str, float | None]:
+class Ticker:
+    """The event loop's delays: a task that sleeps 1 ms and records how late it woke."""
+
+    def __init__(self) -> None:
+        self.lags: list[float] = []
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task | None = None
+
+    async def __aenter__(self) -> Ticker:
+        self._task = asyncio.create_task(self._tick())
+        return self
+
+    async def __aexit__(self, *_) -> None:
+        self._stop.set()
+        assert self._task is not None
+        await self._task
+
+    async def _tick(self) -> None:
+        while not self._stop.is_set():
+            before = time.perf_counter()
+            await asyncio.sleep(0.001)
+            self.lags.append(time.perf_counter() - before - 0.001)
+
+    def worst_ms(self) -> float:
+        return round(max(self.lags, default=0.0) * 1000, 1)
+
+    def p99_ms(self) -> float:
+        return round(float(np.percentile(self.lags, 99)) * 1000, 1) if self.lags else 0.0
+
+
+def ms(values: list[float], q: float) -> float | None:
+    return round(float(np.percentile(values, q)) * 1000, 2) if values else None
+
+
+def recall(found: list[list], exact: list[list]) -> float:
+    """The shortlist ranking's top-10 characters found in the exact top-10, averaged over queries."""
+    return round(statistics.mean(len(set(a) & set(e)) / len(e) for a, e in zip(found, exact, strict=True)), 4)
+
+
+async def sweep(gallery: Gallery, queries: list[np.ndarray], exact_tops: list[list], settings: str) -> list[dict]:
+    """p50 and recall@10 of other (expansion_search, shortlist rows) settings on the same graph (no rebuild)."""
+    index, found = gallery._embeddings, []
+    ann, rows = index._ann, index.shortlist
+    if ann is None:
+        return []
+    expansion = ann.expansion_search
+    for setting in filter(None, settings.split(",")):
+        ann.expansion_search, index.shortlist = (int(part) for part in setting.split(":"))
+        times, tops = await timed(gallery, queries, exhaustive=False)
+        found.append(
+            {"setting": setting, "p50_ms": ms(times, 50), "p95_ms": ms(times, 95), "recall": recall(tops, exact_tops)}
+        )
+    ann.expansion_search, index.shortlist = expansion, rows
+    return found
+
+
+async def approve(gallery: Gallery, rng: np.random.Generator, character_id: int, reference_id: int) -> dict:
+    """One approval on the loop, then rankings until the new character leads (at once: newer rows are exact)."""
+    newcomer = CharacterRecord(character_id, "newcomer", None, (), None, CREATED)
+    fresh = unit(rng.standard_normal(DIM, dtype=np.float32))
+    start = time.perf_counter()
+    gallery.add(newcomer, _reference(reference_id, newcomer.id, fresh))
+    added = time.perf_counter()
+    ann = gallery._embeddings._ann
+    pending = ann is not None and ann.indexed <= gallery._embeddings._next_slot - 1
+    answer = await rank_region(gallery, RegionAnalysis(box=None, tag_probs=TAGS, embedding=fresh))
+    assert answer.candidates[0].character.id == newcomer.id
+    done = time.perf_counter()
+    return {"ms": (done - start) * 1000, "add_ms": (added - start) * 1000, "graph_pending": pending}
+
+
+async def measure(rows: int, noise: float, ann_min_rows: int | None, settings: str = "") -> dict[str, object]:
     """Every figure of one size."""
+    load_before = os.getloadavg()[0]
     gallery, centres, vectors, build_s = build(rows, noise, ann_min_rows)
     start = time.perf_counter()
-    shortlist = gallery._embeddings.wait_for_shortlist()
+    shortlist = gallery._embeddings.wait_for_shortlist() and gallery._embeddings.wait_for_graph()
     ann_build_s = time.perf_counter() - start
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     rng = np.random.default_rng(1)
     picks = rng.integers(len(centres), size=QUERIES)
     spread = noise / float(np.sqrt(DIM))
     queries = [unit(centres[i] + rng.standard_normal(DIM, dtype=np.float32) * spread).astype(np.float32) for i in picks]
-    lags: list[float] = []
-    stop = asyncio.Event()
-
-    async def ticker() -> None:
-        while not stop.is_set():
-            before = time.perf_counter()
-            await asyncio.sleep(0.001)
-            lags.append(time.perf_counter() - before - 0.001)
-
-    ticking = asyncio.create_task(ticker())
-    exact_times, exact_tops = await timed(gallery, queries, exhaustive=True)
-    ann_times, ann_tops = await timed(gallery, queries, exhaustive=False) if shortlist else ([], [])
-    stop.set()
-    await ticking
-    recall = [len(set(a) & set(e)) / len(e) for a, e in zip(ann_tops, exact_tops, strict=True)] if shortlist else []
+    async with Ticker() as idle:
+        await asyncio.sleep(1.0)
+    async with Ticker() as exact_ticks:
+        exact_times, exact_tops = await timed(gallery, queries, exhaustive=True)
+    async with Ticker() as ann_ticks:
+        ann_times, ann_tops = await timed(gallery, queries, exhaustive=False) if shortlist else ([], [])
+    swept = await sweep(gallery, queries, exact_tops, settings) if shortlist else []
     numpy_ms = []
     for query in queries:
         begin = time.perf_counter()
         found = vectors @ query
         np.argpartition(-found, 10)[:10]
         numpy_ms.append((time.perf_counter() - begin) * 1000)
-    newcomer = CharacterRecord(len(centres) + 1, "newcomer", None, (), None, CREATED)
-    fresh = unit(rng.standard_normal(DIM, dtype=np.float32))
-    start = time.perf_counter()
-    gallery.add(newcomer, _reference(10 * rows + 1, newcomer.id, fresh))
-    answer = await rank_region(gallery, RegionAnalysis(box=None, tag_probs=TAGS, embedding=fresh))
-    approve_ms = (time.perf_counter() - start) * 1000
-    assert answer.candidates[0].character.id == newcomer.id
-
-    def ms(values: list[float], q: float) -> float | None:
-        return round(float(np.percentile(values, q)) * 1000, 2) if values else None
-
+    approvals = [await approve(gallery, rng, len(centres) + 1 + n, 10 * rows + 1 + n) for n in range(5)]
     return {
         "rows": rows,
         "characters": len(centres),
@@ -158,11 +232,19 @@ async def measure(rows: int, noise: float, ann_min_rows: int | None) -> dict[str
         "exact_p95_ms": ms(exact_times, 95),
         "ann_p50_ms": ms(ann_times, 50),
         "ann_p95_ms": ms(ann_times, 95),
-        "recall_at_10": round(statistics.mean(recall), 4) if recall else None,
+        "recall_at_10": recall(ann_tops, exact_tops) if shortlist else None,
         "numpy_ms": round(statistics.median(numpy_ms), 2),
-        "approve_ms": round(approve_ms, 1),
-        "loop_lag_ms": round(max(lags, default=0.0) * 1000, 1),
+        "approve_ms": round(statistics.median(a["ms"] for a in approvals), 1),
+        "approve_max_ms": round(max(a["ms"] for a in approvals), 1),
+        "approve_add_ms": round(max(a["add_ms"] for a in approvals), 2),
+        "approve_graph_pending": sum(bool(a["graph_pending"]) for a in approvals),
+        "loop_lag_ms": ann_ticks.worst_ms(),
+        "loop_lag_p99_ms": ann_ticks.p99_ms(),
+        "exact_loop_lag_ms": exact_ticks.worst_ms(),
+        "idle_loop_lag_ms": idle.worst_ms(),
         "rss_mb": round(rss_mb),
+        "load_avg": [round(load_before, 1), round(os.getloadavg()[0], 1)],
+        "sweep": swept,
     }
 
 
@@ -172,10 +254,11 @@ def main() -> None:
     parser.add_argument("--rows", default="500000,1000000")
     parser.add_argument("--noise", type=float, default=0.75, help="reference spread around its centre (norm)")
     parser.add_argument("--ann-min-rows", type=int, default=1, help="0: exact search only")
+    parser.add_argument("--sweep", default="", help="more expansion_search:rows settings to measure, e.g. 512:64")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     threshold = args.ann_min_rows or None
-    rows = [asyncio.run(measure(int(size), args.noise, threshold)) for size in args.rows.split(",")]
+    rows = [asyncio.run(measure(int(size), args.noise, threshold, args.sweep)) for size in args.rows.split(",")]
     if args.json:
         print(json.dumps(rows))
         return

@@ -4,8 +4,10 @@ Why: restacking every embedding after each approval costs seconds at 500,000 ref
 guild's visible rows per query costs more than the query. Rows are appended on approval and tombstoned on
 removal (compacted when the dead outnumber the living); a query takes a visibility mask, not a copy. The
 arrays a snapshot holds are never written behind it: appends land past its rows, and compaction and growth
-build new arrays. Above `ann_min_rows` live rows an HNSW shortlist (bot/recognition/ann.py, built in a
-thread) proposes characters and the exact metric re-ranks all of their visible rows.
+build new arrays. Above `ann_min_rows` live rows an HNSW shortlist (bot/recognition/ann.py) proposes
+characters and the exact metric re-ranks all of their visible rows; its graph is built and kept in step by
+its own thread (bot/recognition/ann_feeder.py), so a change on the event loop costs microseconds, and rows
+the graph has not reached yet are scored exactly by every query.
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import numpy as np
 
 from bot.recognition.ann import AnnShortlist, load_usearch
+from bot.recognition.ann_feeder import ShortlistFeeder
 from bot.recognition.embedding_rows import SHORTLIST_ROWS, EmbeddingRows, RowView
 
 __all__ = ["ANN_MIN_ROWS", "EVERY_GUILD", "EmbeddingIndex", "EmbeddingRows", "RowView"]
@@ -30,7 +33,12 @@ ANN_MIN_ROWS = 50_000
 18.5 ms p50 at 50,000 on this machine's two shared cores, near the 20 ms goal; the shortlist 5 ms)."""
 COMPACT_MIN = 4096
 """Dead rows below which no compaction runs."""
-_NO_LOCK = contextlib.nullcontext()
+GROWTH_HEADROOM = 8
+"""A bulk load leaves room for 1/8 more rows: the approvals after it append without copying every row (a copy
+of 100,000 768-d rows took 110 ms on the loop; of 1M, seconds).
+"""
+MASKS_KEPT = 16
+"""Guilds whose visibility mask is kept between changes (one byte a row each)."""
 
 
 class EmbeddingIndex:
@@ -54,10 +62,13 @@ class EmbeddingIndex:
         self._slot_of: dict[int, int] = {}
         self._slots_of: dict[int, list[int]] = {}
         self._ann: AnnShortlist | None = None
-        self._building: threading.Thread | None = None
+        self._feeder: ShortlistFeeder | None = None
         self._batching = False
         self._sync = threading.Lock()
-        """Held by every change, so a finished shortlist build catches up with none in between."""
+        """Held by every change and by the feeder while it reads the arrays, so it reads a consistent set."""
+        self._masks: dict[int | None, tuple[int, np.ndarray]] = {}
+        """Guild -> (change count, visibility mask): a query after no change reuses the mask (read-only)."""
+        self._changes = 0
 
     def __len__(self) -> int:
         return len(self._slot_of)
@@ -82,8 +93,7 @@ class EmbeddingIndex:
             self._size, self._next_slot = row + 1, slot + 1
             self._slot_of[reference_id] = slot
             self._slots_of.setdefault(owner, []).append(slot)
-            if self._ann is not None:
-                self._ann.add(np.array([slot]), vector[None, :])
+            self._changed()
         if not self._batching:
             self._build_when_due()
 
@@ -166,8 +176,13 @@ class EmbeddingIndex:
         starts = np.flatnonzero(np.r_[True, grouped[1:] != grouped[:-1]])
         for owner, chunk in zip(grouped[starts].tolist(), np.split(ordered, starts[1:]), strict=True):
             self._slots_of.setdefault(owner, []).extend(chunk.tolist())
-        if self._ann is not None:
-            self._ann.add(slots, vectors)
+        self._changed()
+
+    def _changed(self) -> None:
+        """Rows were appended (under the lock): masks are stale, the feeder has rows to index."""
+        self._changes += 1
+        if self._feeder is not None:
+            self._feeder.wake()
 
     def _remove(self, reference_id: int) -> None:
         slot = self._slot_of.pop(reference_id, None)
@@ -179,8 +194,9 @@ class EmbeddingIndex:
         slots.remove(slot)
         if not slots:
             del self._slots_of[int(self._owners[row])]
-        if self._ann is not None:
-            self._ann.remove(np.array([slot]))
+        self._changes += 1
+        if self._feeder is not None:
+            self._feeder.removed(slot)
         self._dead += 1
         if self._dead > max(COMPACT_MIN, len(self)):
             self._compact()
@@ -192,12 +208,25 @@ class EmbeddingIndex:
             if slots:
                 rows = self._row_of_slot[np.asarray(slots)]
                 self._scopes[rows] = self._own_scopes[rows] if character_scope is None else character_scope
+                self._changes += 1
 
     def view(self, guild_id: int | None) -> RowView:
-        """The rows as they are now, with the guild's visibility mask (global rows, and the guild's own)."""
+        """The rows as they are now, with the guild's visibility mask (global rows, and the guild's own).
+
+        The mask is computed once per guild between changes (about 1 ms at 1M rows) and shared read-only.
+        """
         size = self._size
-        scopes = self._scopes[:size]
-        mask = self._alive[:size] & ((scopes == EVERY_GUILD) | (scopes == guild_id if guild_id is not None else False))
+        kept = self._masks.get(guild_id)
+        if kept is not None and kept[0] == self._changes:
+            mask = kept[1]
+        else:
+            scopes = self._scopes[:size]
+            mask = (scopes == EVERY_GUILD) | (scopes == guild_id) if guild_id is not None else scopes == EVERY_GUILD
+            mask &= self._alive[:size]
+            mask.flags.writeable = False
+            if len(self._masks) >= MASKS_KEPT:
+                self._masks.clear()
+            self._masks[guild_id] = (self._changes, mask)
         return RowView(
             self._vectors[:size],
             self._owners[:size],
@@ -210,14 +239,18 @@ class EmbeddingIndex:
 
     def wait_for_shortlist(self, timeout: float | None = None) -> bool:
         """Block until a shortlist being built is in use (benchmarks and tests); True when one is."""
-        if self._building is not None:
-            self._building.join(timeout)
+        if self._feeder is not None:
+            self._feeder.serving.wait(timeout)
         return self._ann is not None
+
+    def wait_for_graph(self, timeout: float | None = None) -> bool:
+        """Block until the shortlist graph has indexed every row handed out (tests and benchmarks)."""
+        return self._feeder is not None and self._feeder.settled.wait(timeout) and self._ann is not None
 
     def _grow(self, dim: int, needed: int) -> None:
         if self._vectors.shape[1] != dim and self._size:
             raise ValueError(f"embedding of {dim} dims, the index holds {self._vectors.shape[1]}")
-        capacity = max(1024, 2 * len(self._owners), needed)
+        capacity = max(2 * len(self._owners), needed + needed // GROWTH_HEADROOM + 1024)
         vectors = np.zeros((capacity, dim), dtype=np.float32)
         if self._size:
             vectors[: self._size] = self._vectors[: self._size]
@@ -240,38 +273,13 @@ class EmbeddingIndex:
         row_of_slot = np.full(len(self._row_of_slot), -1, dtype=np.int64)
         row_of_slot[self._slots[: len(kept)]] = np.arange(len(kept))
         self._row_of_slot, self._size, self._dead = row_of_slot, len(kept), 0
+        self._changes += 1
 
     def _start_build(self) -> None:
         index_class = load_usearch()
         if index_class is None:
             self.ann_min_rows = None  # logged once by load_usearch; exact search from now on
             return
-        if self._building is not None:
-            return
-        alive = np.flatnonzero(self._alive[: self._size])
-        slots, vectors = self._slots[alive].copy(), self._vectors  # rows below _size are never written again
-        self._building = threading.Thread(
-            target=self._try_build, args=(index_class, slots, vectors, alive), daemon=True
-        )
-        self._building.start()
-
-    def _try_build(self, *args) -> None:
-        try:
-            self._build(*args)
-        except Exception:  # the gallery keeps searching exactly
-            log.exception("building the embedding shortlist failed; searching exactly")
-
-    def _build(self, index_class: Callable, slots: np.ndarray, vectors: np.ndarray, rows: np.ndarray) -> None:
-        """In a thread: index the rows alive when the build began, catch up with later changes, then serve it."""
-        ann = AnnShortlist(index_class, vectors.shape[1])
-        ann.add(slots, vectors[rows])
-        indexed = slots
-        for last in (False, False, True):  # catch up outside the lock while changes keep coming, then under it
-            with self._sync if last else _NO_LOCK:
-                live = np.fromiter(list(self._slot_of.values()), dtype=np.int64)
-                newer = np.setdiff1d(live, indexed, assume_unique=True)
-                ann.add(newer, self._vectors[self._row_of_slot[newer]])
-                ann.remove(np.setdiff1d(indexed, live, assume_unique=True))
-                indexed = live
-                if last:
-                    self._ann = ann
+        if self._feeder is None:  # one feeder for the index's life (a failed build is not retried)
+            self._feeder = ShortlistFeeder(self, index_class)
+            self._feeder.start()

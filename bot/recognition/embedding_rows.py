@@ -34,11 +34,17 @@ class RowView:
         return self.vectors, None if self.mask.all() else np.flatnonzero(self.mask)
 
     def proposed(self, query: np.ndarray, needed: int) -> np.ndarray | None:
-        """Visible rows of the characters the shortlist proposes, or None when it proposes too few of them."""
+        """Visible rows of the characters the shortlist proposes, or None when it proposes too few of them.
+
+        Rows the graph has not indexed yet (an approval the feeder thread has not reached) are proposed too,
+        so a new reference ranks at once, without waiting for its graph insert.
+        """
         if self.ann is None:
             return None
+        handed = len(self.row_of_slot)
+        newer = np.arange(min(self.ann.indexed, handed), handed)  # read before the search: the rest is in it
         slots = self.ann.search(query, self.shortlist)
-        slots = slots[slots < len(self.row_of_slot)]
+        slots = np.concatenate([slots[slots < handed], newer])
         rows = self.row_of_slot[slots]
         rows = rows[(rows >= 0) & (rows < len(self.mask))]
         owners = np.unique(self.owners[rows[self.mask[rows]]])
@@ -46,7 +52,7 @@ class RowView:
             return None
         listed = [slot for owner in owners.tolist() for slot in list(self.slots_of.get(owner, ()))]
         slots = np.asarray(listed, dtype=np.int64)
-        rows = self.row_of_slot[slots[slots < len(self.row_of_slot)]]
+        rows = self.row_of_slot[slots[slots < handed]]
         rows = rows[(rows >= 0) & (rows < len(self.mask))]
         return np.sort(rows[self.mask[rows]])
 

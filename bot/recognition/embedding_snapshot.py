@@ -17,7 +17,7 @@ import numpy as np
 
 from bot.recognition.embedding_index import EmbeddingRows
 from bot.recognition.explanations import visible
-from bot.recognition.profile import build_profile, profile_distances
+from bot.recognition.profile import CharacterProfile, build_profile, profile_distances
 from bot.recognition.ranking import RankingSnapshot
 from bot.recognition.row_records import RowRecords
 
@@ -31,6 +31,7 @@ def tag_distances(gallery: Gallery, query: np.ndarray, guild_id: int | None) -> 
 
     def distances(ids: np.ndarray) -> np.ndarray:
         out = np.full(len(ids), np.nan)
+        found: list[tuple[int, CharacterProfile]] = []
         for position, character_id in enumerate(ids.tolist()):
             entry = entries.get(character_id)
             if entry is None:
@@ -40,7 +41,9 @@ def tag_distances(gallery: Gallery, query: np.ndarray, guild_id: int | None) -> 
                 shown = [i for i, guild in list(entry.references.items()) if visible(guild, guild_id)]
                 profile = build_profile(gallery._table.tags(shown)) if shown else None
             if profile is not None:
-                out[position] = float(profile_distances(query, [profile])[0])
+                found.append((position, profile))
+        if found:  # one distance call for all of them
+            out[[position for position, _ in found]] = profile_distances(query, [profile for _, profile in found])
         return out
 
     return distances

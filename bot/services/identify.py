@@ -14,7 +14,7 @@ from dataclasses import replace
 from bot.recognition.analysis import Analyzer, ImageAnalysis, InferenceJob, RegionAnalysis
 from bot.recognition.cutoff import UNCALIBRATED_NOTE
 from bot.recognition.gallery import Gallery
-from bot.recognition.ranking import RankedCharacter, Ranking
+from bot.recognition.ranking import SHOWN, RankedCharacter, Ranking, RankingSnapshot
 from bot.recognition.tagger_characters import ModelCharacter, model_characters
 from bot.services.results import IdentifyResult, Match, RegionResult
 from bot.store.names import name_key
@@ -85,6 +85,13 @@ def _refit_done(key: int, task: asyncio.Task[None]) -> None:
         log.error("background refit of the block metric failed", exc_info=task.exception())
 
 
+def finish(snapshot: RankingSnapshot) -> Ranking:
+    """Rank, and order the leaders here rather than on the loop (a lazy ranking orders them at first read)."""
+    ranking = snapshot.rank()
+    ranking.candidates[:SHOWN]
+    return ranking
+
+
 async def rank_region(
     gallery: Gallery, region: RegionAnalysis, *, guild_id: int | None = None, exhaustive: bool = False
 ) -> Ranking:
@@ -101,7 +108,7 @@ async def rank_region(
     if exhaustive and snapshot.references is not None:
         snapshot = replace(snapshot, references=snapshot.references.exact())
     if snapshot.calls_model or snapshot.heavy:
-        return await asyncio.to_thread(snapshot.rank)
+        return await asyncio.to_thread(finish, snapshot)
     return snapshot.rank()
 
 

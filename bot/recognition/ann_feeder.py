@@ -1,0 +1,138 @@
+"""The thread that builds an embedding index's shortlist graph and then keeps it in step, off the event loop.
+
+Why: an HNSW insert costs about half a millisecond at 200,000 rows, and usearch's growth of its capacity
+(about once per doubling) costs most of a second; on the event loop, an approval waited for both. Here the
+loop only appends to the exact arrays and wakes this thread. Rows the graph has not indexed yet (slots at
+or past `AnnShortlist.indexed`) are scored exactly by every query (bot/recognition/embedding_rows.py), so an
+approval is visible at once. Removed rows stay in the graph until this thread forgets them; queries never
+see them meanwhile, because every proposal is checked against the view's mask.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import weakref
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from bot.recognition.ann import ADD_CHUNK, AnnShortlist
+
+if TYPE_CHECKING:
+    from bot.recognition.embedding_index import EmbeddingIndex
+
+log = logging.getLogger(__name__)
+NICENESS = 5
+"""How much lower than the event loop's the build's CPU priority is (usearch's threads inherit it). Only the build
+runs lowered: later inserts hold the lock searches wait on, and a lowered holder would keep them waiting on
+busy cores (rankings themselves run at the loop's priority: lowered, they slowed under others' load here)."""
+IDLE_S = 5.0
+"""How often an idle feeder checks whether its index still exists (it holds it weakly, so tests can drop it)."""
+
+
+def lower_priority(niceness: int | None = None) -> None:
+    """Lower the calling thread's CPU priority (Linux: per thread), so the event loop runs first on busy cores."""
+    try:
+        thread = threading.get_native_id()
+        raised = NICENESS if niceness is None else niceness
+        os.setpriority(os.PRIO_PROCESS, thread, os.getpriority(os.PRIO_PROCESS, thread) + raised)
+    except (AttributeError, OSError):  # not Linux, or not allowed: the thread keeps its priority
+        pass
+
+
+class ShortlistFeeder:
+    """Builds the graph over the rows alive when started, serves it, then inserts newer rows and forgets dead ones."""
+
+    def __init__(self, index: EmbeddingIndex, index_class: Any) -> None:
+        self._index = weakref.ref(index)
+        self._index_class = index_class
+        self._wake = threading.Event()
+        self._removed: list[int] = []
+        """Slots removed since the last round (appended under the index's lock)."""
+        self.serving = threading.Event()
+        """Set once the graph is in use (or the build failed: then `failed` is True)."""
+        self.settled = threading.Event()
+        """Set while the graph has indexed every slot handed out (tests and benchmarks wait on it)."""
+        self.failed = False
+        self._thread = threading.Thread(target=self._run, name="embedding-shortlist", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def wake(self) -> None:
+        """Rows were appended (called under the index's lock): index them soon."""
+        self.settled.clear()
+        self._wake.set()
+
+    def removed(self, slot: int) -> None:
+        """A row was tombstoned (called under the index's lock): forget it soon."""
+        self._removed.append(slot)
+        self.wake()
+
+    def _run(self) -> None:
+        ann: AnnShortlist | None = None
+        try:
+            index = self._index()
+            ann = None if index is None else self._lowered_build(index)
+            del index
+            while ann is not None:
+                index = self._index()
+                if index is None:
+                    return
+                self._round(index, ann)
+                with index._sync:
+                    if ann.indexed == index._next_slot and not self._removed:
+                        self.settled.set()
+                del index
+                self._wake.wait(IDLE_S)
+                self._wake.clear()
+        except Exception:  # the gallery keeps searching exactly
+            log.exception("building or updating the embedding shortlist failed; searching exactly")
+            self.failed = True
+            index = self._index()
+            if index is not None:
+                index._ann = None
+            self.serving.set()
+            self.settled.set()
+
+    def _lowered_build(self, index: EmbeddingIndex) -> AnnShortlist:
+        """The first round (the whole build) in a helper thread of lowered priority; its failure is raised here."""
+        outcome: list = []
+
+        def build() -> None:
+            lower_priority()
+            try:
+                outcome.append(self._round(index, None))
+            except Exception as error:  # handed to the feeder thread, which logs it
+                outcome.append(error)
+
+        helper = threading.Thread(target=build, name="embedding-shortlist-build", daemon=True)
+        helper.start()
+        helper.join()
+        if isinstance(outcome[0], Exception):
+            raise outcome[0]
+        return outcome[0]
+
+    def _round(self, index: EmbeddingIndex, ann: AnnShortlist | None) -> AnnShortlist:
+        """Insert every slot handed out since the last round (alive ones), then forget the removed."""
+        with index._sync:  # the arrays as one consistent set; rows below `high` are never written again
+            high, row_of_slot, vectors, alive = index._next_slot, index._row_of_slot, index._vectors, index._alive
+            removed, self._removed = self._removed, []
+        low = ann.indexed if ann is not None else 0
+        slots = np.arange(low, high)
+        rows = row_of_slot[low:high]
+        keep = rows >= 0
+        keep[keep] = alive[rows[keep]]
+        if ann is None:  # the build: nobody searches it yet, so one call on every core
+            ann = AnnShortlist(self._index_class, vectors.shape[1])
+            ann.add(slots[keep], vectors[rows[keep]])
+        else:
+            ann.add(slots[keep], vectors[rows[keep]], chunk=ADD_CHUNK)
+        ann.indexed = high
+        ann.remove(np.asarray([slot for slot in removed if slot < high], dtype=np.int64))
+        if not self.serving.is_set():
+            index._ann = ann
+            self.serving.set()
+        return ann
