@@ -159,7 +159,8 @@ class BlockIndex:
                 continue
             for positions, vectors in parts:
                 stats = self.stats.setdefault(name, BlockStats(vectors.shape[1]))
-                stats.reserve(int(rows.max()))  # once, not by growth per chunk
+                top = int(rows.max())
+                stats.reserve(top + max(1024, top // 4))  # once, with room: a new character must not regrow them
                 public = scopes[positions] == EVERY_GUILD
                 for start in range(0, len(positions), ADD_CHUNK):  # float64 copies stay bounded
                     chosen = slice(start, start + ADD_CHUNK)

@@ -10,8 +10,9 @@ best-k CCIP differences (tag distance breaks ties); without, by the gallery-fitt
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 import numpy as np
 
@@ -104,6 +105,12 @@ class Gallery(FaceMatching, TagExplanations):
         latest = {reference.id: (character, reference) for character, reference in pairs if self._accepted(reference)}
         characters = {character.id: character for character, _ in latest.values()}
         return self.add_columns(characters, record_columns(list(latest.values()), self.features))
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Many `add_columns` (a load's partitions): the embedding shortlists are built once, after them all."""
+        with self._embeddings.batch(), self._faces.batch():
+            yield
 
     def add_columns(self, characters: Mapping[int, CharacterRecord], columns: ReferenceColumns) -> int:
         """Index a load's approved references of this gallery's models (`CharacterStore.gallery_columns`).

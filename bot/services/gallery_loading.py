@@ -51,10 +51,11 @@ async def load_gallery(
         calibrated=calibrated,
         ann_min_rows=ann_min_rows,
     )
-    columns, characters = await store.gallery_columns(
-        tagger=gallery.tagger, embedder=gallery.embedder, features=features
-    )
-    gallery.add_columns(characters, columns)
+    models = {"tagger": gallery.tagger, "embedder": gallery.embedder, "features": features}
+    async with store.gallery_stream(**models) as (characters, partitions):
+        with gallery.batch():  # the embedding shortlists are built once, after every partition
+            async for columns in partitions:  # each into the gallery's own arrays: no copy of the whole store
+                gallery.add_columns(characters, columns)
     stale: Counter[str] = Counter()
     for (tagger, embedder), count in (await store.approved_model_counts()).items():
         if not gallery.models.accepts(tagger, embedder):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 
 from sqlalchemy import delete, func, select, update
 
@@ -15,8 +16,9 @@ from bot.store.reference_columns import (
     ReferenceColumns,
     approved_model_counts,
     approved_owners,
+    joined_columns,
     read_characters_of,
-    read_reference_columns,
+    stream_reference_columns,
 )
 from bot.store.scopes import ensure_name_free, scope_key, visible_character
 from bot.store.sessions import StoreSessions
@@ -64,17 +66,24 @@ class CharacterOperations(StoreSessions):
                     found[character.id] = character_record(character)
         return found
 
+    @asynccontextmanager
+    async def gallery_stream(
+        self, *, tagger: str, embedder: str | None, features: str | None
+    ) -> AsyncIterator[tuple[dict[int, CharacterRecord], AsyncIterator[ReferenceColumns]]]:
+        """A gallery's load: the characters with approved references of these models, then those references as
+        partitions of columns, all in one read transaction and three queries whatever the gallery's size
+        (bot/store/reference_columns.py). Consume the partitions inside the `async with`.
+        """
+        async with self._reading() as session:
+            characters = await read_characters_of(session, approved_owners(tagger, embedder))
+            yield characters, stream_reference_columns(session, tagger=tagger, embedder=embedder, features=features)
+
     async def gallery_columns(
         self, *, tagger: str, embedder: str | None, features: str | None
     ) -> tuple[ReferenceColumns, dict[int, CharacterRecord]]:
-        """A gallery's load: the approved references of these models as columns, and their characters.
-
-        One read transaction, four queries, whatever the gallery's size (bot/store/reference_columns.py).
-        """
-        async with self._reading() as session:
-            columns = await read_reference_columns(session, tagger=tagger, embedder=embedder, features=features)
-            characters = await read_characters_of(session, approved_owners(tagger, embedder)) if len(columns) else {}
-        return columns, characters
+        """`gallery_stream` gathered into one set of columns (tests, and a benchmark's read on its own)."""
+        async with self.gallery_stream(tagger=tagger, embedder=embedder, features=features) as (characters, parts):
+            return joined_columns([part async for part in parts]), characters
 
     async def approved_model_counts(self) -> dict[tuple[str, str | None], int]:
         """Approved references per (tagger, embedder): how many a gallery of other models leaves out."""

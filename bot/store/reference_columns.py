@@ -1,15 +1,15 @@
 """A gallery's load as columns: every approved reference of one tagger (and embedder) in one query, as matrices.
 
 Why: the bot reads every approved reference at start. One record per reference, each with its own small arrays,
-cost 21 s for 500,000 references before a single one was indexed; here the rows come back as a few tuples
-of bytes and become one float32 matrix per kind of vector (bot/store/vector_columns.py), and the characters
-come in two more queries (rows, then aliases), whatever the gallery's size.
+cost 21 s for 500,000 references before a single one was indexed; here the rows stream back in partitions of
+tuples of bytes, each partition one float32 matrix per kind of vector (bot/store/vector_columns.py), and the
+characters come in two queries before them (rows, then aliases), whatever the gallery's size.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,104 +50,73 @@ class ReferenceColumns:
         return len(self.ids)
 
 
-async def read_reference_columns(
+async def stream_reference_columns(
     session: AsyncSession, *, tagger: str, embedder: str | None, features: str | None
-) -> ReferenceColumns:
-    """The approved references made by `tagger` (and `embedder`, when given: those with its embedding).
+) -> AsyncIterator[ReferenceColumns]:
+    """The approved references made by `tagger` (and `embedder`, when given: those with its embedding), in
+    partitions of PARTITION rows, each decoded on its own.
 
-    Without an embedder, embeddings are not read at all: a gallery that ranks by tags never compares them.
-    Rows stream in partitions decoded into matrices sized by a count first, so the bytes held at once are
-    one partition's, not the whole store's (500,000 embeddings are 770 MB of float16 bytes).
+    Why partitions: the gallery takes each into its own arrays at once, so no matrix of the whole store exists
+    beside them (500,000 embeddings are 1.5 GB as float32). Without an embedder, embeddings are not read:
+    a gallery that ranks by tags never compares them.
     """
     table = Reference.__table__
     wanted = [table.c.id, table.c.character_id, table.c.guild_id, table.c.tag_vector, table.c.tag_dims]
     wanted += [table.c.features, table.c.blocks]
     if embedder is not None:
         wanted += [table.c.embedding, table.c.embedding_dims, table.c.face_embedding]
-    chosen = _made_by(tagger, embedder)
-    count = int(await session.scalar(select(func.count()).select_from(table).where(*chosen)) or 0)
-    parts = _Parts(count)
-    result = await session.stream(select(*wanted).where(*chosen).order_by(table.c.id))
+    result = await session.stream(select(*wanted).where(*_made_by(tagger, embedder)).order_by(table.c.id))
     async for rows in result.partitions(PARTITION):
-        parts.take(list(zip(*rows, strict=True)), features)
-    return parts.columns()
+        yield _decoded(list(zip(*rows, strict=True)), features)
 
 
-class _Parts:
-    """Matrices filled partition by partition (sized by the count), then handed over as `ReferenceColumns`."""
-
-    def __init__(self, count: int) -> None:
-        self.count = count
-        self.filled = 0
-        self.ids = np.zeros(count, dtype=np.int64)
-        self.owners = np.zeros(count, dtype=np.int64)
-        self.scopes = np.zeros(count, dtype=np.int64)
-        self.tags: np.ndarray | None = None
-        self.embeddings: np.ndarray | None = None
-        self.blocks: dict[str, list[Column]] = {}
-        self.faces: list[Column] = []
-
-    def take(self, columns: list[tuple], features: str | None) -> None:
-        ids, owners, guilds, tag_blobs, tag_dims, recipes, block_blobs = columns[:7]
-        start, end = self.filled, self.filled + len(ids)
-        if end > self.count:  # approved between the count and the read (no snapshot across them in SQLite)
-            self._grow(end)
-        self.ids[start:end], self.owners[start:end] = ids, owners
-        self.scopes[start:end] = [NO_GUILD if guild is None else guild for guild in guilds]
-        self.tags = _filled(self.tags, self.count, start, decode_matrix(tag_blobs, _one(tag_dims, "tag vector")))
-        chosen = [blob if recipe == features else None for recipe, blob in zip(recipes, block_blobs, strict=True)]
-        for name, (rows, vectors) in decode_block_matrices(chosen).items():
-            self.blocks.setdefault(name, []).append((rows + start, vectors))
-        if len(columns) > 7:
-            embedding_blobs, embedding_dims, face_blobs = columns[7:]
-            dims = _one(embedding_dims, "embedding")
-            self.embeddings = _filled(self.embeddings, self.count, start, decode_matrix(embedding_blobs, dims))
-            with_face = np.flatnonzero([bool(blob) for blob in face_blobs])
-            self.faces.append((with_face + start, decode_matrix([face_blobs[i] for i in with_face], dims)))
-        self.filled = end
-
-    def _grow(self, count: int) -> None:
-        def grown(array: np.ndarray | None) -> np.ndarray | None:
-            if array is None:
-                return None
-            bigger = np.zeros((count, *array.shape[1:]), dtype=array.dtype)
-            bigger[: len(array)] = array
-            return bigger
-
-        self.ids, self.owners, self.scopes = grown(self.ids), grown(self.owners), grown(self.scopes)
-        self.tags, self.embeddings, self.count = grown(self.tags), grown(self.embeddings), count
-
-    def columns(self) -> ReferenceColumns:
-        size = self.filled
-        embeddings = faces = None
-        if self.embeddings is not None:
-            embeddings = (np.arange(size), self.embeddings[:size])
-            faces = _joined(self.faces)
-        return ReferenceColumns(
-            ids=self.ids[:size],
-            owners=self.owners[:size],
-            scopes=self.scopes[:size],
-            tags=self.tags[:size] if self.tags is not None else np.zeros((0, 0), dtype=np.float32),
-            blocks={name: _joined(parts) for name, parts in self.blocks.items()},
-            embeddings=embeddings,
-            faces=faces,
-        )
+def _decoded(columns: list[tuple], features: str | None) -> ReferenceColumns:
+    """One partition's rows (as columns of values) decoded into arrays."""
+    ids, owners, guilds, tag_blobs, tag_dims, recipes, block_blobs = columns[:7]
+    chosen = [blob if recipe == features else None for recipe, blob in zip(recipes, block_blobs, strict=True)]
+    embeddings = faces = None
+    if len(columns) > 7:
+        embedding_blobs, embedding_dims, face_blobs = columns[7:]
+        dims = _one(embedding_dims, "embedding")
+        embeddings = (np.arange(len(ids)), decode_matrix(embedding_blobs, dims))
+        with_face = np.flatnonzero([bool(blob) for blob in face_blobs])
+        faces = (with_face, decode_matrix([face_blobs[i] for i in with_face], dims))
+    return ReferenceColumns(
+        ids=np.asarray(ids, dtype=np.int64),
+        owners=np.asarray(owners, dtype=np.int64),
+        scopes=np.asarray([NO_GUILD if guild is None else guild for guild in guilds], dtype=np.int64),
+        tags=decode_matrix(tag_blobs, _one(tag_dims, "tag vector")),
+        blocks=decode_block_matrices(chosen),
+        embeddings=embeddings,
+        faces=faces,
+    )
 
 
-def _filled(matrix: np.ndarray | None, count: int, start: int, part: np.ndarray) -> np.ndarray:
-    """`part` written at `start` of a [count, d] matrix (made at the first partition)."""
-    if matrix is None:
-        matrix = np.zeros((count, part.shape[1]), dtype=np.float32)
-    elif matrix.shape[1] != part.shape[1]:
-        raise ValueError(f"stored vectors have {part.shape[1]} values, earlier ones {matrix.shape[1]}")
-    matrix[start : start + len(part)] = part
-    return matrix
-
-
-def _joined(parts: list[Column]) -> Column:
+def joined_columns(parts: Sequence[ReferenceColumns]) -> ReferenceColumns:
+    """Partitions as one set of columns (their positions shifted to follow each other)."""
     if not parts:
-        return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
-    return np.concatenate([rows for rows, _ in parts]), np.concatenate([vectors for _, vectors in parts])
+        empty = np.zeros(0, dtype=np.int64)
+        return ReferenceColumns(empty, empty, empty, np.zeros((0, 0), dtype=np.float32), {}, None, None)
+    offsets = np.cumsum([0] + [len(part) for part in parts[:-1]])
+
+    def joined(columns: list[tuple[int, Column | None]]) -> Column | None:
+        kept = [(offset, column) for offset, column in columns if column is not None]
+        if not kept:
+            return None
+        rows = np.concatenate([column[0] + offset for offset, column in kept])
+        return rows, np.concatenate([column[1] for _, column in kept])
+
+    names = {name for part in parts for name in part.blocks}
+    blocks = {name: joined([(o, p.blocks.get(name)) for o, p in zip(offsets, parts, strict=True)]) for name in names}
+    return ReferenceColumns(
+        ids=np.concatenate([part.ids for part in parts]),
+        owners=np.concatenate([part.owners for part in parts]),
+        scopes=np.concatenate([part.scopes for part in parts]),
+        tags=np.concatenate([part.tags for part in parts]),
+        blocks={name: column for name, column in blocks.items() if column is not None},
+        embeddings=joined([(o, p.embeddings) for o, p in zip(offsets, parts, strict=True)]),
+        faces=joined([(o, p.faces) for o, p in zip(offsets, parts, strict=True)]),
+    )
 
 
 async def read_characters_of(session: AsyncSession, query: Select) -> dict[int, CharacterRecord]:

@@ -6,6 +6,7 @@ the query has difference 1 - cos(t): each test dials the differences it needs an
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from pathlib import Path
 
@@ -205,15 +206,20 @@ class _Store:
     async def get_character(self, character_id: int) -> CharacterRecord | None:
         return self.characters.get(character_id)
 
-    async def gallery_columns(self, *, tagger: str, embedder: str | None, features: str | None):
-        """What the store's one-query load selects: this tagger's references, and this embedder's embeddings."""
+    @contextlib.asynccontextmanager
+    async def gallery_stream(self, *, tagger: str, embedder: str | None, features: str | None):
+        """What the store's load selects: this tagger's references, and this embedder's embeddings; one partition."""
         chosen = [
             r
             for r in self.references
             if r.tagger == tagger and (embedder is None or (r.embedder == embedder and r.embedding is not None))
         ]
         pairs = [(self.characters[r.character_id], r) for r in chosen if r.character_id in self.characters]
-        return record_columns(pairs, features), {c.id: c for c, _ in pairs}
+
+        async def partitions():
+            yield record_columns(pairs, features)
+
+        yield {c.id: c for c, _ in pairs}, partitions()
 
     async def approved_model_counts(self) -> Counter[tuple[str, str | None]]:
         return Counter((r.tagger, r.embedder) for r in self.references)

@@ -6,6 +6,10 @@ import numpy as np
 import pytest
 from sqlalchemy import event
 
+from bot.recognition.blocks import TAGS_BLOCK
+from bot.recognition.gallery import Gallery
+from bot.recognition.vocabulary import Vocabulary
+from bot.services.gallery_loading import load_gallery
 from bot.store import reference_columns
 from bot.store.records import ReferenceStatus
 from bot.store.reference_columns import NO_GUILD
@@ -81,10 +85,31 @@ async def test_the_load_takes_the_same_few_queries_for_any_size(store: Character
     few = await statements()
     for seed in range(100, 160):
         await enroll_sample(store, f"Extra {seed}", seed=seed)
-    assert await statements() == few == 4  # count, references, aliases, characters
+    assert await statements() == few == 3  # aliases, characters, references
 
 
 async def test_model_counts_say_what_other_models_made(store: CharacterStore) -> None:
     await fill(store)
     counts = await store.approved_model_counts()
     assert counts == {(TAGGER, None): 4, (TAGGER, EMBEDDER): 2, ("other@1", None): 1}
+
+
+async def test_a_load_in_many_partitions_equals_adding_each_record(
+    store: CharacterStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(reference_columns, "PARTITION", 2)
+    await fill(store)
+    vocabulary = Vocabulary(tagger=TAGGER, indices=np.arange(24), names=tuple(f"t{i}" for i in range(24)))
+    weights = {TAGS_BLOCK: 1.0, "face": 1.0}
+    loaded = await load_gallery(store, vocabulary, features=FEATURES, block_weights=weights)
+    one_by_one = Gallery(vocabulary, features=FEATURES, block_weights=weights)
+    for record in await store.list_references(status=ReferenceStatus.APPROVED, all_scopes=True):
+        if record.tagger == TAGGER:
+            one_by_one.add(await store.get_character(record.character_id), record)
+    assert len(loaded) == len(one_by_one) == 6 and loaded.skipped == 1
+    for guild in (None, GUILD):
+        expected, got = (
+            [(c.character.id, round(c.distance, 6)) for c in made.rank(vector(99), guild_id=guild).candidates]
+            for made in (one_by_one, loaded)
+        )
+        assert got == expected
