@@ -1,6 +1,9 @@
 """The gallery at the field's scale: build, rank, approve-to-visible and loop lag per size, against plain numpy.
 
-Run from the repository root: `.venv/bin/python -m benchmarks.gallery_scale [--sizes 1000,10000] [--json]`.
+Run from the repository root: `.venv/bin/python -m benchmarks.gallery_scale [--sizes 1000,10000] [--json]`;
+with `--all`, every other figure of the gallery at scale too, as one object: the SQLite load at each size (and
+at the largest with 768-d embeddings), the embedding path at `--embedding-rows`, and the duplicate lookup
+(benchmarks/scale_parts.py runs each in its own process, so each RSS is its own gallery's).
 Each size builds a `Gallery` of N characters x 5 references with the palette vocabulary's 145 dims (random
 vectors clustered per character, as the fitted metric sees real ones), then measures on one core:
 - `build_s`: indexing every reference with `Gallery.add_many` (start-up after the store is read), and the first fit;
@@ -24,6 +27,7 @@ import time
 import numpy as np
 
 from benchmarks.records import CREATED, approved
+from benchmarks.scale_parts import all_parts
 from bot.recognition.analysis import RegionAnalysis
 from bot.recognition.blocks import TAGS_BLOCK
 from bot.recognition.gallery import Gallery
@@ -133,9 +137,17 @@ def main() -> None:
     """Print the table (or one JSON object per size)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="1000,10000")
+    parser.add_argument("--all", action="store_true", help="also every other scale figure, each part in a process")
+    parser.add_argument("--embedding-rows", default="500000,1000000", help="sizes of the embedding path (--all)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    rows = [asyncio.run(measure(int(size))) for size in args.sizes.split(",")]
+    sizes = [int(size) for size in args.sizes.split(",")]
+    rows = [asyncio.run(measure(size)) for size in sizes]
+    if args.all:
+        embedding_rows = [int(size) for size in args.embedding_rows.split(",")]
+        report = {"tag_path": rows, **all_parts(sizes, embedding_rows, duplicate_store=500_000)}
+        print(json.dumps(report, indent=None if args.json else 2))
+        return
     if args.json:
         print(json.dumps(rows))
         return
