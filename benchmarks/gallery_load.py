@@ -6,7 +6,8 @@ project's migrations, then filled with one bulk insert per table; with `--embedd
 a 768-d embedding, stored as the store stores them) is built once under `--cache` and reused. With embeddings
 the gallery compares them (a 1 - cosine metric of the CCIP metric's signature), so it holds the tag blocks and
 the embedding index, and the shortlist is built in its thread after the load. Printed:
-- `read_s`: the store read alone (`CharacterStore.gallery_columns`: one reference query, characters and aliases);
+- `read_s`: the store read alone (`CharacterStore.gallery_stream`: characters and aliases, then the references'
+  partitions read and decoded);
 - `load_s`: `load_gallery` in all (the read, then `Gallery.add_many`);
 - `fit_s`: the first fit of the block metric (made in a thread by the first ranking); with embeddings, the
   shortlist's build in its thread (the gallery answers by exact search meanwhile);
@@ -106,9 +107,11 @@ async def measure(path: Path, embeddings: bool = False) -> dict[str, float]:
     store = await CharacterStore.open(sqlite_url(path))
     try:
         start = time.perf_counter()
-        columns = await store.gallery_columns(tagger=TAGGER, embedder=metric and metric.identity, features=None)
+        models = {"tagger": TAGGER, "embedder": metric and metric.identity, "features": None}
+        async with store.gallery_stream(**models) as (_, partitions):
+            async for _ in partitions:  # read and decoded, then dropped (a load hands each to the gallery)
+                pass
         read_s = time.perf_counter() - start
-        del columns
         start = time.perf_counter()
         gallery = await load_gallery(store, vocabulary, block_weights={TAGS_BLOCK: 1.0}, metric=metric)
         load_s = time.perf_counter() - start
