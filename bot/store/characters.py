@@ -26,9 +26,6 @@ from bot.store.tables import GLOBAL_SCOPE_KEY, Character, Reference
 from bot.store.writes import add_aliases, character_or_raise, new_character, reference_or_raise
 from models.errors import UserFacingError
 
-ID_CHUNK = 5000
-"""Ids per `IN (...)` query: well under SQLite's bound-parameter limit, few round trips for 100,000 ids."""
-
 
 class CharacterOperations(StoreSessions):
     """The character half of `CharacterStore`."""
@@ -54,17 +51,6 @@ class CharacterOperations(StoreSessions):
         async with self._reading() as session:
             character = await session.get(Character, character_id)
             return None if character is None else character_record(character)
-
-    async def characters_by_id(self, character_ids: Iterable[int]) -> dict[int, CharacterRecord]:
-        """The characters with these ids (any scope), a few queries for any number of ids (a gallery's load)."""
-        wanted = sorted(set(character_ids))
-        found: dict[int, CharacterRecord] = {}
-        async with self._reading() as session:
-            for start in range(0, len(wanted), ID_CHUNK):
-                chunk = wanted[start : start + ID_CHUNK]
-                for character in await session.scalars(select(Character).where(Character.id.in_(chunk))):
-                    found[character.id] = character_record(character)
-        return found
 
     @asynccontextmanager
     async def gallery_stream(
