@@ -31,6 +31,7 @@ import json
 import os
 import resource
 import statistics
+import sys
 import time
 
 import numpy as np
@@ -244,6 +245,7 @@ async def measure(rows: int, noise: float, ann_min_rows: int | None, settings: s
         "idle_loop_lag_ms": idle.worst_ms(),
         "rss_mb": round(rss_mb),
         "load_avg": [round(load_before, 1), round(os.getloadavg()[0], 1)],
+        "switch_interval_ms": round(sys.getswitchinterval() * 1000, 2),
         "sweep": swept,
     }
 
@@ -255,8 +257,11 @@ def main() -> None:
     parser.add_argument("--noise", type=float, default=0.75, help="reference spread around its centre (norm)")
     parser.add_argument("--ann-min-rows", type=int, default=1, help="0: exact search only")
     parser.add_argument("--sweep", default="", help="more expansion_search:rows settings to measure, e.g. 512:64")
+    parser.add_argument("--switch-interval", type=float, help="sys.setswitchinterval (s) for the run; default: 0.005")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    if args.switch_interval:
+        sys.setswitchinterval(args.switch_interval)
     threshold = args.ann_min_rows or None
     rows = [asyncio.run(measure(int(size), args.noise, threshold, args.sweep)) for size in args.rows.split(",")]
     if args.json:

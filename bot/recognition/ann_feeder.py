@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from bot.recognition.ann import ADD_CHUNK, AnnShortlist
+from bot.recognition.ann import ADD_CHUNK, BUILD_CHUNK, AnnShortlist
 
 if TYPE_CHECKING:
     from bot.recognition.embedding_index import EmbeddingIndex
@@ -125,11 +125,13 @@ class ShortlistFeeder:
         rows = row_of_slot[low:high]
         keep = rows >= 0
         keep[keep] = alive[rows[keep]]
-        if ann is None:  # the build: nobody searches it yet, so one call on every core
-            ann = AnnShortlist(self._index_class, vectors.shape[1])
-            ann.add(slots[keep], vectors[rows[keep]])
-        else:
-            ann.add(slots[keep], vectors[rows[keep]], chunk=ADD_CHUNK)
+        step = ADD_CHUNK if ann is not None else BUILD_CHUNK  # the build: nobody searches it yet
+        ann = ann if ann is not None else AnnShortlist(self._index_class, vectors.shape[1])
+        slots, rows = slots[keep], rows[keep]
+        for start in range(0, len(slots), step):
+            chunk = slots[start : start + step]
+            ann.add(chunk, vectors[rows[start : start + step]])
+            ann.indexed = int(chunk[-1]) + 1  # queries score fewer rows exactly as the round goes
         ann.indexed = high
         ann.remove(np.asarray([slot for slot in removed if slot < high], dtype=np.int64))
         if not self.serving.is_set():

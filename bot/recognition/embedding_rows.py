@@ -12,8 +12,12 @@ import numpy as np
 
 from bot.recognition.ann import AnnShortlist
 
-SHORTLIST_ROWS = 256
-"""Rows the shortlist proposes; every visible row of their characters is then scored exactly."""
+SHORTLIST_ROWS = 64
+"""Rows the shortlist proposes; every visible row of their characters is then scored exactly. At 1M rows
+(benchmarks/embedding_scale.py) recall@10 followed the search expansion only (0.96 at 256 for 64, 128 or 256
+rows), and 64 rows re-rank a quarter of 256's (the real metric is a model, each row costs)."""
+WIDEST = 16
+"""Times SHORTLIST_ROWS a shortlist widens to while it proposes too few characters; beyond, the search is exact."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -34,7 +38,7 @@ class RowView:
         return self.vectors, None if self.mask.all() else np.flatnonzero(self.mask)
 
     def proposed(self, query: np.ndarray, needed: int) -> np.ndarray | None:
-        """Visible rows of the characters the shortlist proposes, or None when it proposes too few of them.
+        """Visible rows of the characters the shortlist proposes, or None when even its widest proposes too few.
 
         Rows the graph has not indexed yet (an approval the feeder thread has not reached) are proposed too,
         so a new reference ranks at once, without waiting for its graph insert.
@@ -43,11 +47,16 @@ class RowView:
             return None
         handed = len(self.row_of_slot)
         newer = np.arange(min(self.ann.indexed, handed), handed)  # read before the search: the rest is in it
-        slots = self.ann.search(query, self.shortlist)
-        slots = np.concatenate([slots[slots < handed], newer])
-        rows = self.row_of_slot[slots]
-        rows = rows[(rows >= 0) & (rows < len(self.mask))]
-        owners = np.unique(self.owners[rows[self.mask[rows]]])
+        count = self.shortlist
+        while True:  # characters with many references fill a shortlist with few owners: ask for more rows
+            slots = self.ann.search(query, count)
+            slots = np.concatenate([slots[slots < handed], newer])
+            rows = self.row_of_slot[slots]
+            rows = rows[(rows >= 0) & (rows < len(self.mask))]
+            owners = np.unique(self.owners[rows[self.mask[rows]]])
+            if len(owners) >= needed or count >= min(len(self.ann), WIDEST * self.shortlist):
+                break
+            count *= 4
         if len(owners) < needed:
             return None
         listed = [slot for owner in owners.tolist() for slot in list(self.slots_of.get(owner, ()))]

@@ -112,3 +112,16 @@ def test_the_build_runs_below_the_loop_priority() -> None:
     thread.join()
     assert seen == [min(19, own + NICENESS)]
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == own  # only the calling thread
+
+
+def test_a_shortlist_of_few_characters_asks_for_more_rows_instead_of_searching_exactly() -> None:
+    pytest.importorskip("usearch")
+    exact_metric, ann_metric = CosineMetric(), CosineMetric()
+    exact = clustered_gallery(exact_metric, characters=40, refs=20, ann_min_rows=None)
+    gallery = clustered_gallery(ann_metric, characters=40, refs=20, ann_min_rows=50)
+    assert gallery._embeddings.wait_for_graph(60)
+    gallery._embeddings.shortlist = 12  # 12 rows hold a character or two: fewer than the 10 an answer shows
+    query = exact._embeddings.vectors_of([5])[0] + 0.01
+    before = ann_metric.rows
+    assert top(gallery, query, 3) == top(exact, query, 3)
+    assert ann_metric.rows - before < 800  # the widened shortlist, not every row
