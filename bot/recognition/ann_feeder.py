@@ -10,6 +10,7 @@ see them meanwhile, because every proposal is checked against the view's mask.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import threading
@@ -30,6 +31,23 @@ runs lowered: later inserts hold the lock searches wait on, and a lowered holder
 busy cores (rankings themselves run at the loop's priority: lowered, they slowed under others' load here)."""
 IDLE_S = 5.0
 """How often an idle feeder checks whether its index still exists (it holds it weakly, so tests can drop it)."""
+EXIT_WAIT_S = 30.0
+"""How long the interpreter's exit waits for a feeder to finish the chunk it is inserting (seconds at most)."""
+_FEEDERS: weakref.WeakSet[ShortlistFeeder] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_feeders() -> None:
+    """Stop every feeder between two chunks before the interpreter exits.
+
+    Why: usearch inserts on threads of its own; a feeder left inside an insert while the process tears down
+    ends it with std::terminate ("terminate called without an active exception", exit status 134).
+    """
+    feeders = list(_FEEDERS)
+    for feeder in feeders:
+        feeder.stop()
+    for feeder in feeders:
+        feeder.join(EXIT_WAIT_S)
 
 
 def lower_priority(niceness: int | None = None) -> None:
@@ -56,10 +74,24 @@ class ShortlistFeeder:
         self.settled = threading.Event()
         """Set while the graph has indexed every slot handed out (tests and benchmarks wait on it)."""
         self.failed = False
+        self._stopping = False
         self._thread = threading.Thread(target=self._run, name="embedding-shortlist", daemon=True)
+        self._helper: threading.Thread | None = None
+        _FEEDERS.add(self)
 
     def start(self) -> None:
         self._thread.start()
+
+    def stop(self) -> None:
+        """Finish the chunk in hand, then end (the interpreter is exiting)."""
+        self._stopping = True
+        self._wake.set()
+
+    def join(self, timeout: float) -> None:
+        """Wait for the feeder (and its build helper) to end."""
+        for thread in (self._helper, self._thread):
+            if thread is not None and thread.is_alive():
+                thread.join(timeout)
 
     def wake(self) -> None:
         """Rows were appended (called under the index's lock): index them soon."""
@@ -77,7 +109,7 @@ class ShortlistFeeder:
             index = self._index()
             ann = None if index is None else self._lowered_build(index)
             del index
-            while ann is not None:
+            while ann is not None and not self._stopping:
                 index = self._index()
                 if index is None:
                     return
@@ -108,7 +140,7 @@ class ShortlistFeeder:
             except Exception as error:  # handed to the feeder thread, which logs it
                 outcome.append(error)
 
-        helper = threading.Thread(target=build, name="embedding-shortlist-build", daemon=True)
+        helper = self._helper = threading.Thread(target=build, name="embedding-shortlist-build", daemon=True)
         helper.start()
         helper.join()
         if isinstance(outcome[0], Exception):
@@ -129,9 +161,13 @@ class ShortlistFeeder:
         ann = ann if ann is not None else AnnShortlist(self._index_class, vectors.shape[1])
         slots, rows = slots[keep], rows[keep]
         for start in range(0, len(slots), step):
+            if self._stopping:
+                break
             chunk = slots[start : start + step]
             ann.add(chunk, vectors[rows[start : start + step]])
             ann.indexed = int(chunk[-1]) + 1  # queries score fewer rows exactly as the round goes
+        if self._stopping:
+            return ann
         ann.indexed = high
         ann.remove(np.asarray([slot for slot in removed if slot < high], dtype=np.int64))
         if not self.serving.is_set():

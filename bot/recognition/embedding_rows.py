@@ -94,6 +94,21 @@ class EmbeddingRows:
                 rows = np.flatnonzero(kept) if rows is None else rows[kept]
                 owners = owners[kept]
             picked = vectors if rows is None else vectors[rows]
-            found = metric.differences_to(query, picked) if len(picked) else np.zeros(0)
+            found = widened_differences(metric, query, picked)
             scored.append((np.asarray(found, dtype=np.float64), owners))
         return np.concatenate([d for d, _ in scored]), np.concatenate([o for _, o in scored])
+
+
+WIDEN_ROWS = 16_384
+"""Rows widened from the held float16 to float32 per metric call (bounds the float32 copy an exact search makes)."""
+
+
+def widened_differences(metric, query: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """The metric's differences of the query to rows held as float16 (or float32), fed as float32 in chunks."""
+    if not len(rows):
+        return np.zeros(0)
+    parts = [
+        np.asarray(metric.differences_to(query, rows[start : start + WIDEN_ROWS].astype(np.float32)))
+        for start in range(0, len(rows), WIDEN_ROWS)
+    ]
+    return np.concatenate(parts)

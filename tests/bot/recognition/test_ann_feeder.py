@@ -6,6 +6,8 @@ The metric is test_embedding_index's 1 - cosine "model"; the graph needs usearch
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -125,3 +127,28 @@ def test_a_shortlist_of_few_characters_asks_for_more_rows_instead_of_searching_e
     before = ann_metric.rows
     assert top(gallery, query, 3) == top(exact, query, 3)
     assert ann_metric.rows - before < 800  # the widened shortlist, not every row
+
+
+EXIT_WHILE_INSERTING = """
+import numpy as np
+from bot.recognition.embedding_index import EVERY_GUILD, EmbeddingIndex
+index = EmbeddingIndex(ann_min_rows=1)
+count = 2000
+rows = np.random.default_rng(0).standard_normal((count, 64)).astype(np.float32)
+every = np.full(count, EVERY_GUILD)
+index.add_rows(np.arange(count), np.arange(count) // 5, every, every, rows)
+assert index.wait_for_graph(60)
+index.add(10**6, 1, None, None, rows[0])  # the feeder wakes to insert it as the interpreter exits
+print("exiting while the feeder inserts", flush=True)
+"""
+
+
+def test_the_interpreter_exits_cleanly_while_the_feeder_inserts() -> None:
+    """Before the exit hook, 5 runs of 6 ended in std::terminate (exit status 134) here."""
+    pytest.importorskip("usearch")
+    for _ in range(3):
+        finished = subprocess.run(
+            [sys.executable, "-c", EXIT_WHILE_INSERTING], capture_output=True, text=True, timeout=300
+        )
+        assert finished.returncode == 0, finished.stderr[-2000:]
+        assert "exiting while the feeder inserts" in finished.stdout and "terminate" not in finished.stderr
