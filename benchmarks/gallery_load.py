@@ -108,7 +108,7 @@ async def measure(path: Path, embeddings: bool = False) -> dict[str, float]:
     try:
         start = time.perf_counter()
         models = {"tagger": TAGGER, "embedder": metric and metric.identity, "features": None}
-        async with store.gallery_stream(**models) as (_, partitions):
+        async with store.gallery_stream(**models) as (_, _count, partitions):
             async for _ in partitions:  # read and decoded, then dropped (a load hands each to the gallery)
                 pass
         read_s = time.perf_counter() - start

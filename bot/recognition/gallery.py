@@ -106,6 +106,10 @@ class Gallery(FaceMatching, TagExplanations):
         characters = {character.id: character for character, _ in latest.values()}
         return self.add_columns(characters, record_columns(list(latest.values()), self.features))
 
+    def reserve(self, references: int) -> None:
+        """Room for this many references before a load's partitions arrive, so none of them regrows the table."""
+        self._table.reserve(references)
+
     @contextlib.contextmanager
     def batch(self) -> Iterator[None]:
         """Many `add_columns` (a load's partitions): the embedding shortlists are built once, after them all."""

@@ -29,6 +29,29 @@ GROWTH = 1.5
 """Row arrays grow by this factor when a new character needs a row (amortised O(1) appends)."""
 
 
+PADDED_GROUP = 16
+"""Runs up to this long are summed by adding their k-th rows for each k; longer ones one by one."""
+
+
+def grouped_sums(values: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Sum of each run values[start:end] (runs adjacent and in order), [runs, d].
+
+    Why not `np.add.reduceat` or running sums: both pay per run along the long axis (16-26 ms for 20,000 x 145
+    in runs of 5 here); adding the runs' k-th rows for k = 0, 1, ... costs 8 ms, one reshape 2 ms when all
+    runs are equally long (a load's usual case). Runs longer than PADDED_GROUP are summed one by one.
+    """
+    sizes = ends - starts
+    if len(sizes) and sizes.min() == sizes.max() and ends[-1] - starts[0] == len(values) and starts[0] == 0:
+        return values.reshape(len(sizes), int(sizes[0]), -1).sum(axis=1)
+    sums = np.zeros((len(starts), values.shape[1]), dtype=values.dtype)
+    for offset in range(min(PADDED_GROUP, int(sizes.max(initial=0)))):
+        runs = np.flatnonzero((sizes > offset) & (sizes <= PADDED_GROUP))
+        sums[runs] += values[starts[runs] + offset]
+    for run in np.flatnonzero(sizes > PADDED_GROUP).tolist():
+        sums[run] = values[starts[run] : ends[run]].sum(axis=0)
+    return sums
+
+
 class BlockStats:
     """Incremental sufficient statistics of one block: per-row counts and sums, the total outer product.
 
@@ -104,11 +127,8 @@ class BlockStats:
             rows, centred = rows[order], centred[order]
         starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
         ends = np.r_[starts[1:], len(rows)]
-        running = np.cumsum(centred, axis=0)  # a group's sum is a difference of running sums: no reduceat
-        before = np.zeros_like(running[: len(starts)])
-        before[1:] = running[starts[1:] - 1]
         self.public_counts[rows[starts]] += ends - starts
-        self.public_sums[rows[starts]] += running[ends - 1] - before
+        self.public_sums[rows[starts]] += grouped_sums(centred, starts, ends)
 
     def full(self) -> tuple[np.ndarray, np.ndarray]:
         """Counts and sums of every reference, all guilds together, per row (copies only when guilds have some)."""

@@ -140,6 +140,11 @@ class ReferenceTable:
         """The block names held by any row."""
         return tuple(self._matrices)
 
+    def reserve(self, rows: int) -> None:
+        """Room for `rows` more rows (and a quarter beyond) in every block, present and future."""
+        with self._lock:
+            self._reserve(self._size + rows, {})
+
     def _reserve(self, size: int, dims: Mapping[str, int]) -> None:
         """Room for `size` rows and for every block named; growth builds new arrays (under the lock)."""
         for name, dim in dims.items():

@@ -52,7 +52,8 @@ async def load_gallery(
         ann_min_rows=ann_min_rows,
     )
     models = {"tagger": gallery.tagger, "embedder": gallery.embedder, "features": features}
-    async with store.gallery_stream(**models) as (characters, partitions):
+    async with store.gallery_stream(**models) as (characters, count, partitions):
+        gallery.reserve(count)
         with gallery.batch():  # the embedding shortlists are built once, after every partition
             async for columns in partitions:  # each into the gallery's own arrays: no copy of the whole store
                 gallery.add_columns(characters, columns)

@@ -16,6 +16,7 @@ from bot.store.reference_columns import (
     ReferenceColumns,
     approved_model_counts,
     approved_owners,
+    count_references,
     joined_columns,
     read_characters_of,
     stream_reference_columns,
@@ -55,20 +56,22 @@ class CharacterOperations(StoreSessions):
     @asynccontextmanager
     async def gallery_stream(
         self, *, tagger: str, embedder: str | None, features: str | None
-    ) -> AsyncIterator[tuple[dict[int, CharacterRecord], AsyncIterator[ReferenceColumns]]]:
-        """A gallery's load: the characters with approved references of these models, then those references as
-        partitions of columns, all in one read transaction and three queries whatever the gallery's size
-        (bot/store/reference_columns.py). Consume the partitions inside the `async with`.
+    ) -> AsyncIterator[tuple[dict[int, CharacterRecord], int, AsyncIterator[ReferenceColumns]]]:
+        """A gallery's load: the characters with approved references of these models, how many references, then
+        those references as partitions of columns, all in one read transaction and four queries whatever the
+        gallery's size (bot/store/reference_columns.py). Consume the partitions inside the `async with`.
         """
         async with self._reading() as session:
             characters = await read_characters_of(session, approved_owners(tagger, embedder))
-            yield characters, stream_reference_columns(session, tagger=tagger, embedder=embedder, features=features)
+            count = await count_references(session, tagger=tagger, embedder=embedder)
+            partitions = stream_reference_columns(session, tagger=tagger, embedder=embedder, features=features)
+            yield characters, count, partitions
 
     async def gallery_columns(
         self, *, tagger: str, embedder: str | None, features: str | None
     ) -> tuple[ReferenceColumns, dict[int, CharacterRecord]]:
         """`gallery_stream` gathered into one set of columns (tests, and a benchmark's read on its own)."""
-        async with self.gallery_stream(tagger=tagger, embedder=embedder, features=features) as (characters, parts):
+        async with self.gallery_stream(tagger=tagger, embedder=embedder, features=features) as (characters, _, parts):
             return joined_columns([part async for part in parts]), characters
 
     async def approved_model_counts(self) -> dict[tuple[str, str | None], int]:

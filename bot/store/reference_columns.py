@@ -146,6 +146,12 @@ async def read_characters_of(session: AsyncSession, query: Select) -> dict[int, 
     return found
 
 
+async def count_references(session: AsyncSession, *, tagger: str, embedder: str | None) -> int:
+    """How many references `stream_reference_columns` will yield (so the gallery makes room for them once)."""
+    query = select(func.count()).select_from(Reference.__table__).where(*_made_by(tagger, embedder))
+    return int(await session.scalar(query) or 0)
+
+
 def approved_owners(tagger: str, embedder: str | None) -> Select:
     """The ids of characters with an approved reference of these models (a subquery for `read_characters_of`)."""
     return select(Reference.__table__.c.character_id).where(*_made_by(tagger, embedder)).distinct()

@@ -10,7 +10,7 @@ import pytest
 from bot.recognition.block_index import BlockIndex
 from bot.recognition.blocks import TAGS_BLOCK, fit_blocks
 from bot.recognition.gallery import Gallery
-from bot.recognition.metric import BlockStats, fit_block, whitening_matrix
+from bot.recognition.metric import BlockStats, fit_block, grouped_sums, whitening_matrix
 from bot.recognition.vocabulary import Vocabulary
 from tests.bot.records import approved_reference, character
 
@@ -205,3 +205,12 @@ def test_repeated_pictures_do_not_make_a_degenerate_whitening() -> None:
             stats.add(row, np.asarray(vector) + 1e-9 * np.random.default_rng(row).normal(size=3))
     fitted = fit_block(stats, shrink=0.5)
     assert not fitted.whitened and fitted.scale < 10
+
+
+@pytest.mark.parametrize("sizes", [[5] * 40, [1, 3, 17, 2, 40, 16, 1], [1]])
+def test_grouped_sums_equal_each_run_summed_alone(sizes: list[int]) -> None:
+    ends = np.cumsum(sizes)
+    starts = ends - np.asarray(sizes)
+    values = np.random.default_rng(len(sizes)).normal(size=(int(ends[-1]), 3))
+    expected = np.stack([values[start:end].sum(axis=0) for start, end in zip(starts, ends, strict=True)])
+    np.testing.assert_allclose(grouped_sums(values, starts, ends), expected, atol=1e-12)
