@@ -6,9 +6,11 @@ store into it, so a query never waits on the database.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
+from typing import TypeVar
 
 from bot.recognition.cutoff import cutoff_measure
 from bot.recognition.embedding import EmbeddingMetric
@@ -19,6 +21,7 @@ from bot.store.records import CharacterRecord, ReferenceRecord, ReferenceStatus
 from bot.store.repository import CharacterStore
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 async def load_gallery(
@@ -55,7 +58,7 @@ async def load_gallery(
     async with store.gallery_stream(**models) as (characters, count, partitions):
         gallery.reserve(count)
         with gallery.batch():  # the embedding shortlists are built once, after every partition
-            async for columns in partitions:  # each into the gallery's own arrays: no copy of the whole store
+            async for columns in read_ahead(partitions):  # each into the gallery's arrays: no copy of the store
                 gallery.add_columns(characters, columns)
     stale: Counter[str] = Counter()
     for (tagger, embedder), count in (await store.approved_model_counts()).items():
@@ -72,6 +75,24 @@ async def load_gallery(
             gallery.embedder or "no embedder",
         )
     return gallery
+
+
+async def read_ahead(partitions: AsyncIterator[T]) -> AsyncIterator[T]:
+    """The partitions, the next one already being fetched (in the driver's thread) while this one is indexed."""
+    source = aiter(partitions)
+    following = asyncio.ensure_future(anext(source))
+    try:
+        while True:
+            try:
+                current = await following
+            except StopAsyncIteration:
+                return
+            following = asyncio.ensure_future(anext(source))
+            await asyncio.sleep(0)  # let the fetch start before the caller indexes `current` on this thread
+            yield current
+    finally:  # the caller stopped early (an error while indexing): the fetch in flight is not wanted
+        following.cancel()
+        following.add_done_callback(lambda fetch: fetch.cancelled() or fetch.exception())  # retrieved, not logged
 
 
 async def reload_characters(gallery: Gallery, store: CharacterStore, character_ids: Iterable[int]) -> int:
