@@ -1,4 +1,4 @@
-"""The gallery's reference embeddings in one contiguous float16 array, changed in place, read through a mask.
+"""The gallery's reference embeddings in one contiguous array, changed in place, read through a mask.
 
 Why: restacking every embedding after each approval costs seconds at 500,000 references, and copying a
 guild's visible rows per query costs more than the query. Rows are appended on approval and tombstoned on
@@ -32,9 +32,11 @@ ANN_MIN_ROWS = 50_000
 """Live rows from which the shortlist is used (benchmarks/embedding_scale.py: exact search of 768-d rows takes
 18.5 ms p50 at 50,000 on this machine's two shared cores, near the 20 ms goal; the shortlist 5 ms)."""
 HELD_DTYPE = np.float16
-"""How rows are held: the store keeps embeddings as float16 (bot/store/vectors.py), so holding them so loses
-nothing and halves the largest array (500,000 x 768: 768 MB, not 1.5 GB); readers widen to float32 in chunks
-(embedding_rows.py). An index meeting a vector beyond float16's range holds float32 from then on."""
+"""How a large index holds its rows (from `ann_min_rows`, where the shortlist serves queries): the store keeps
+embeddings as float16 (bot/store/vectors.py), so holding them so loses nothing and halves the largest array
+(500,000 x 768: 768 MB, not 1.5 GB). Only the shortlisted rows are widened to float32 for the metric then; an
+exact search widens all of them (500,000 rows: 850 ms against 295 ms in float32, benchmarks/embedding_scale.py),
+so a smaller index, searched exactly, stays float32. A vector beyond float16's range keeps float32 for good."""
 HALF_LIMIT = float(np.finfo(np.float16).max)
 COMPACT_MIN = 4096
 """Dead rows below which no compaction runs."""
@@ -52,7 +54,9 @@ class EmbeddingIndex:
     def __init__(self, *, ann_min_rows: int | None = ANN_MIN_ROWS, shortlist: int = SHORTLIST_ROWS) -> None:
         self.ann_min_rows = ann_min_rows
         self.shortlist = shortlist
-        self._vectors = np.zeros((0, 0), dtype=HELD_DTYPE)
+        self._vectors = np.zeros((0, 0), dtype=np.float32)
+        self._full = False
+        """True once a vector beyond float16's range came: float32 for good."""
         self._owners = np.zeros(0, dtype=np.int64)
         self._own_scopes = np.zeros(0, dtype=np.int64)
         """Each row's reference scope (EVERY_GUILD: global)."""
@@ -87,6 +91,7 @@ class EmbeddingIndex:
         with self._sync:
             self._remove(reference_id)
             self._hold(vector)
+            self._settle(self._size + 1)
             if self._size == len(self._owners) or self._vectors.shape[1] != len(vector):
                 self._grow(len(vector), self._size + 1)
             row, slot = self._size, self._next_slot
@@ -165,6 +170,7 @@ class EmbeddingIndex:
     ) -> None:
         count = len(ids)
         self._hold(vectors)
+        self._settle(self._size + count)
         if self._size + count > len(self._owners) or self._vectors.shape[1] != vectors.shape[1]:
             self._grow(vectors.shape[1], self._size + count)
         rows = np.arange(self._size, self._size + count)
@@ -256,14 +262,28 @@ class EmbeddingIndex:
 
     def _hold(self, vectors: np.ndarray) -> None:
         """Keep float32 from now on when a vector would not survive float16 (rare: a CCIP embedding is small)."""
-        if self._vectors.dtype == np.float16 and vectors.size and float(np.abs(vectors).max()) > HALF_LIMIT:
-            self._vectors = self._vectors.astype(np.float32)  # a new array: snapshots keep the old one
+        if not self._full and vectors.size and float(np.abs(vectors).max()) > HALF_LIMIT:
+            self._full = True
+            if self._vectors.dtype != np.float32:
+                self._vectors = self._vectors.astype(np.float32)  # a new array: snapshots keep the old one
+
+    def _settle(self, rows: int) -> None:
+        """Hold float16 from the moment the index reaches the shortlist's size (one conversion, once)."""
+        held = self._held_dtype(rows)
+        if self._vectors.dtype != held:
+            self._vectors = self._vectors.astype(held)  # a new array: snapshots keep the old one
+
+    def _held_dtype(self, rows: int) -> np.dtype:
+        """float16 once the index is large enough for the shortlist (see HELD_DTYPE), else as it is."""
+        if not self._full and self.ann_min_rows is not None and rows >= self.ann_min_rows:
+            return np.dtype(HELD_DTYPE)
+        return self._vectors.dtype
 
     def _grow(self, dim: int, needed: int) -> None:
         if self._vectors.shape[1] != dim and self._size:
             raise ValueError(f"embedding of {dim} dims, the index holds {self._vectors.shape[1]}")
         capacity = max(2 * len(self._owners), needed + needed // GROWTH_HEADROOM + 1024)
-        vectors = np.zeros((capacity, dim), dtype=self._vectors.dtype)
+        vectors = np.zeros((capacity, dim), dtype=self._held_dtype(needed))
         if self._size:
             vectors[: self._size] = self._vectors[: self._size]
         self._vectors = vectors

@@ -32,9 +32,6 @@ VOCABULARY = Vocabulary(tagger=TAGGER, indices=np.array([0, 1]), names=("red_hai
 DIM = 768
 QUERY = np.eye(DIM, dtype=np.float32)[0]
 
-HELD = 2e-4
-"""The index holds embeddings as float16, as the store does: a difference moves by about this much."""
-
 
 @pytest.fixture(scope="module")
 def metric(tmp_path_factory: pytest.TempPathFactory) -> CcipMetric:
@@ -96,8 +93,8 @@ def test_several_close_references_beat_a_better_overall_mean(metric: CcipMetric)
     ranking = gallery.rank(np.array([0.5, 0.5], dtype=np.float32), embedding=QUERY)
     assert ranking.measure == "embedding"
     assert [c.character.name for c in ranking.candidates] == ["Ada", "Bo"]
-    assert ranking.candidates[0].distance == pytest.approx(0.05, abs=HELD)
-    assert ranking.candidates[1].distance == pytest.approx(0.2, abs=HELD)
+    assert ranking.candidates[0].distance == pytest.approx(0.05, abs=1e-5)
+    assert ranking.candidates[1].distance == pytest.approx(0.2, abs=1e-5)
 
 
 def test_one_lucky_reference_does_not_beat_several_close_ones(metric: CcipMetric) -> None:
@@ -105,7 +102,7 @@ def test_one_lucky_reference_does_not_beat_several_close_ones(metric: CcipMetric
     gallery = gallery_of(metric, {"Cy": [0.10, 0.5, 0.5], "Di": [0.12, 0.12, 0.12]})
     ranking = gallery.rank(np.array([0.5, 0.5], dtype=np.float32), embedding=QUERY)
     assert [c.character.name for c in ranking.candidates] == ["Di", "Cy"]
-    assert ranking.candidates[1].distance == pytest.approx((0.10 + 0.5 + 0.5) / 3, abs=HELD)
+    assert ranking.candidates[1].distance == pytest.approx((0.10 + 0.5 + 0.5) / 3, abs=1e-5)
 
 
 def test_fewer_than_k_references_are_scored_on_what_there_is(metric: CcipMetric) -> None:
@@ -133,7 +130,7 @@ def test_unknown_is_decided_on_the_closest_pair_not_the_best_k_mean(metric: Ccip
     ranking = gallery_of(metric, {"Best": [0.12, 0.22, 0.25], "Other": [0.3, 0.35]}).rank(tags, embedding=QUERY)
     leader = ranking.candidates[0]
     assert leader.character.name == "Best"
-    assert leader.distance == pytest.approx((0.12 + 0.22 + 0.25) / 3, abs=HELD)  # the ranking stays best-k
+    assert leader.distance == pytest.approx((0.12 + 0.22 + 0.25) / 3, abs=1e-5)  # the ranking stays best-k
     assert leader.distance > THRESHOLD
     assert not ranking.unknown
     assert leader.confidence == pytest.approx(float(difference_to_confidence(np.array([0.12]), THRESHOLD)[0]), abs=1e-4)
@@ -244,7 +241,7 @@ async def test_a_gallery_never_mixes_vectors_of_two_models(
     assert gallery.skipped == 3
     assert "waifu-bot reindex" in caplog.text
     ranking = gallery.rank(np.array([0.5, 0.5], dtype=np.float32), embedding=QUERY)
-    assert ranking.candidates[0].distance == pytest.approx(0.1, abs=HELD)  # not the 0.0 of the old embedder
+    assert ranking.candidates[0].distance == pytest.approx(0.1, abs=1e-5)  # not the 0.0 of the old embedder
     without_ccip = await load_gallery(store, VOCABULARY)
     assert len(without_ccip) == 3 and without_ccip.embedder is None  # tag vectors of toy@1, whatever embedder
 

@@ -44,7 +44,7 @@ def restacked(model: dict[int, tuple[int, int | None, int | None, np.ndarray]], 
     for owner, character_scope, scope, vector in model.values():
         who = character_scope if character_scope is not None else scope
         if who is None or who == guild:
-            seen.add((owner, tuple(vector.astype(np.float16).tolist())))  # the index holds float16, as the store
+            seen.add((owner, tuple(vector.tolist())))
     return seen
 
 
@@ -99,6 +99,7 @@ def clustered_gallery(metric: CosineMetric, *, characters: int, refs: int, ann_m
         record = character(index + 1, f"c{index + 1}")
         for ref in range(refs):
             vector = centres[index] + rng.normal(0, 0.3, DIM).astype(np.float32)
+            vector = vector.astype(np.float16).astype(np.float32)  # as stored: an index of any size holds it exactly
             reference = approved_reference(
                 index * refs + ref + 1,
                 index + 1,
@@ -175,7 +176,7 @@ def test_add_rows_equals_one_add_per_row_replacing_earlier_and_repeated_ids() ->
     assert bulk._slots_of == {10: [0], 11: [2, 4], 12: [3, 6], 14: [5]}  # slot 1 (id 2) was replaced
     copied = bulk.vectors_of([4, 1])
     assert copied.dtype == np.float32 and copied.shape == (2, DIM)
-    held = np.stack([vectors[3], model[1][3]]).astype(np.float16)  # the index holds float16, as the store does
+    held = np.stack([vectors[3], model[1][3]])
     assert np.array_equal(copied, held)
     copied[:] = 0  # a copy: the index keeps its rows
     assert np.array_equal(bulk.vectors_of([4]), held[:1])
@@ -197,13 +198,17 @@ def test_add_rows_builds_the_shortlist_once_it_is_due() -> None:
     assert view.ann is not None and view.ann.search(vectors[17], 1).tolist() == [17]
 
 
-def test_rows_are_held_as_float16_until_one_would_not_survive_it() -> None:
-    index = EmbeddingIndex(ann_min_rows=None)
-    small = np.array([0.1, -0.2, 0.3], dtype=np.float32)
-    index.add(1, 10, None, None, small)
+def test_a_large_index_holds_float16_until_a_vector_would_not_survive_it() -> None:
+    index = EmbeddingIndex(ann_min_rows=4)  # "large" from 4 rows here; the shortlist itself is not built
+    index.ann_min_rows, index._build_when_due = 4, lambda: None
+    small = np.random.default_rng(1).normal(size=(3, 3)).astype(np.float32)
+    every = np.full(3, EVERY_GUILD)
+    index.add_rows(np.arange(3), np.arange(3), every, every, small)
+    assert index.view(None).vectors.dtype == np.float32  # searched exactly: kept as given
+    index.add_rows(np.arange(3, 6), np.arange(3), every, every, small)  # growth past 4 rows
     assert index.view(None).vectors.dtype == np.float16
-    np.testing.assert_array_equal(index.vectors_of([1])[0], small.astype(np.float16))
+    np.testing.assert_array_equal(index.vectors_of([4, 0]), small[[1, 0]].astype(np.float16))
     huge = np.array([1e6, 0.0, -1.0], dtype=np.float32)
-    index.add_rows(np.array([2]), np.array([11]), np.array([EVERY_GUILD]), np.array([EVERY_GUILD]), huge[None, :])
+    index.add_rows(np.array([9]), np.array([11]), np.array([EVERY_GUILD]), np.array([EVERY_GUILD]), huge[None, :])
     assert index.view(None).vectors.dtype == np.float32  # 1e6 is beyond float16: float32 from now on
-    np.testing.assert_array_equal(index.vectors_of([2, 1]), np.stack([huge, small.astype(np.float16)]))
+    np.testing.assert_array_equal(index.vectors_of([9, 0]), np.stack([huge, small[0].astype(np.float16)]))

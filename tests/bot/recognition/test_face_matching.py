@@ -38,7 +38,7 @@ def with_face(character_id: int, whole: float, face: float | None, axis: int, *,
 def ranked(gallery: Gallery, *, face: bool, guild_id: int | None = None) -> list[tuple[str, float]]:
     take = gallery.face_snapshot if face else gallery.snapshot
     ranking = take(TAGS, guild_id=guild_id, embedding=QUERY).rank()
-    return [(c.character.name, round(c.distance, 3)) for c in ranking.candidates]  # rows are held as float16
+    return [(c.character.name, round(c.distance, 4)) for c in ranking.candidates]
 
 
 def test_a_face_crop_meets_faces_and_the_whole_picture_meets_wholes(metric: CcipMetric) -> None:
