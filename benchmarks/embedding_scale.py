@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import resource
 import statistics
@@ -37,6 +36,7 @@ import time
 import numpy as np
 
 from benchmarks.records import CREATED, approved
+from benchmarks.scale_parts import print_rows
 from bot.recognition.analysis import RegionAnalysis
 from bot.recognition.gallery import Gallery
 from bot.recognition.vocabulary import Vocabulary
@@ -264,13 +264,7 @@ def main() -> None:
         sys.setswitchinterval(args.switch_interval)
     threshold = args.ann_min_rows or None
     rows = [asyncio.run(measure(int(size), args.noise, threshold, args.sweep)) for size in args.rows.split(",")]
-    if args.json:
-        print(json.dumps(rows))
-        return
-    columns = list(rows[0])
-    print(" | ".join(columns))
-    for row in rows:
-        print(" | ".join(str(row[column]) for column in columns))
+    print_rows(rows, as_json=args.json)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ import time
 import numpy as np
 
 from benchmarks.records import CREATED, approved
-from benchmarks.scale_parts import all_parts
+from benchmarks.scale_parts import all_parts, print_rows
 from bot.recognition.analysis import RegionAnalysis
 from bot.recognition.blocks import TAGS_BLOCK
 from bot.recognition.gallery import Gallery
@@ -148,13 +148,7 @@ def main() -> None:
         report = {"tag_path": rows, **all_parts(sizes, embedding_rows, duplicate_store=500_000)}
         print(json.dumps(report, indent=None if args.json else 2))
         return
-    if args.json:
-        print(json.dumps(rows))
-        return
-    columns = list(rows[0])
-    print(" | ".join(columns))
-    for row in rows:
-        print(" | ".join(str(row[column]) for column in columns))
+    print_rows(rows, as_json=args.json)
 
 
 if __name__ == "__main__":

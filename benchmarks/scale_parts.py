@@ -11,6 +11,17 @@ import subprocess
 import sys
 
 
+def print_rows(rows: list[dict], *, as_json: bool) -> None:
+    """A benchmark's rows (one dict per size) as JSON, or as a `|`-separated table with a header line."""
+    if as_json:
+        print(json.dumps(rows))
+        return
+    columns = list(rows[0])
+    print(" | ".join(columns))
+    for row in rows:
+        print(" | ".join(str(row[column]) for column in columns))
+
+
 def run_part(module: str, *arguments: str) -> object:
     """Run `python -m benchmarks.<module> <arguments> --json` and return the JSON it printed last."""
     command = [sys.executable, "-m", f"benchmarks.{module}", *arguments, "--json"]
