@@ -9,6 +9,7 @@ import numpy as np
 from bot.recognition.blocks import TAGS_BLOCK
 from bot.recognition.gallery import Gallery
 from bot.recognition.reference_table import COMPACT_MIN, ReferenceTable
+from bot.recognition.table_loading import record_columns
 from bot.recognition.vocabulary import Vocabulary
 from tests.bot.records import approved_reference, character
 
@@ -100,3 +101,16 @@ def test_the_table_finds_rows_by_id_through_growth_and_compaction() -> None:
     assert positions.tolist() == [2] and vectors.tolist() == [[9.0]]
     assert table.owner(count) == count % 7 and table.owner(5) is None
     assert len(table) == count + 1 - (2 * COMPACT_MIN + 9)
+
+
+def test_references_of_a_character_missing_from_the_load_are_left_out() -> None:
+    gallery = Gallery(VOCABULARY, features=FEATURES, block_weights=WEIGHTS)
+    made = pairs()
+    characters = {owner.id: owner for owner, _ in made if owner.id != 2}  # removed between the two reads
+    assert gallery.add_columns(characters, record_columns(made, FEATURES)) == 8
+    assert gallery.character_count == 2 and gallery.reference_count(2) == 0
+    fresh = Gallery(VOCABULARY, features=FEATURES, block_weights=WEIGHTS)
+    fresh.add_many([(owner, record) for owner, record in made if owner.id != 2])
+    for guild in (None, GUILD):
+        assert ranked(gallery, guild) == ranked(fresh, guild)
+    np.testing.assert_array_equal(gallery._table.tags([10, 30]), fresh._table.tags([10, 30]))
