@@ -1,24 +1,28 @@
 """The CCIP (embedding) path at the field's scale: exact search against the usearch shortlist, per size.
 
 Run from the repository root (needs the `scale` extra for the shortlist):
-`.venv/bin/python -m benchmarks.embedding_scale [--rows 500000,1000000] [--sweep 128:64,512:128] [--json]`.
+`.venv/bin/python -m benchmarks.embedding_scale [--rows 500000,1000000] [--sweep 62:64,250:64] [--json]`.
 Each size builds a `Gallery` of rows / 5 characters x 5 references of 768-d embeddings (random unit
 centres, references and queries at cosine about 0.8 to their centre), with a 1 - cosine "metric" of the CCIP
 metric's signature (`differences_to`; the real model's cost and its shortlist recall are not measured here),
 and measures (over QUERIES queries):
-- `build_s`: `Gallery.add_columns` of every reference (the store load's path); `ann_build_s`: the graph's
-  build in its thread, until it has indexed every row;
+- `build_s`: `Gallery.add_columns` of every reference (the store load's path); `ann_build_s`: the shortlist's
+  build in its thread (training its inverted lists, then adding every row), until it has indexed every row;
+  `ann_lists` / `ann_probes`: its lists, and the lists a query scans;
 - `exact_p50_ms` / `exact_p95_ms`: `rank_region(..., exhaustive=True)` top-10 (every row scored);
 - `ann_p50_ms` / `ann_p95_ms`: `rank_region` top-10 with the shortlist proposing, the metric re-ranking;
 - `recall_at_10`: the shortlist ranking's top-10 characters found in the exact top-10, averaged over queries;
-- `sweep`: p50 and recall of other `expansion_search:rows` shortlist settings on the same graph;
+- `sweep`: p50 and recall of other `probes:rows` shortlist settings on the same lists;
 - `numpy_ms`: the exact maths as one expression (matrix-vector product over the stacked unit rows, top-10 rows);
 - `approve_ms` (median of 5; `approve_max_ms`): one approval (`Gallery.add`) plus the next ranking, until the
   new character leads; `approve_add_ms`: the approval's own time on the loop (worst of 5);
-  `approve_graph_pending`: how many of the 5 ranked before the graph had indexed the new row;
+  `approve_pending`: how many of the 5 ranked before the shortlist had indexed the new row;
 - `loop_lag_ms` / `loop_lag_p99_ms`: the event loop's worst / 99th-percentile delay (a 1 ms ticker task) while
-  shortlist rankings run; `exact_loop_lag_ms`: the worst while exact ones run; `idle_loop_lag_ms`: the
-  worst over 1 s with nothing running (the machine's own noise: the cores are shared);
+  shortlist rankings run; `exact_loop_lag_ms` / `exact_loop_lag_p99_ms`: the same while exact ones run;
+  `idle_loop_lag_ms`: the worst over 1 s with nothing running (the machine's own noise: the cores are shared).
+  The whole run caps BLAS as the bot does (`leave_a_core_for_the_loop`: `blas_threads`);
+  `uncapped_exact_p50_ms` / `uncapped_exact_loop_lag_ms` / `..._p99_ms`: the exact rankings again with BLAS's
+  own thread count (the bot before the cap), in the same run;
 - `rss_mb`: the process's peak resident memory after the build (the benchmark's own data included);
 - `load_avg`: the machine's 1-minute load average before the build and at the end.
 """
@@ -34,11 +38,13 @@ import sys
 import time
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from benchmarks.records import CREATED, approved
 from benchmarks.scale_parts import print_rows
 from bot.recognition.analysis import RegionAnalysis
 from bot.recognition.gallery import Gallery
+from bot.recognition.math_threads import leave_a_core_for_the_loop, usable_cores
 from bot.recognition.vocabulary import Vocabulary
 from bot.services.identify import rank_region
 from bot.store.records import CharacterRecord, ReferenceRecord
@@ -48,6 +54,7 @@ DIM = 768
 REFS = 5
 SERIES = 20
 QUERIES = 100
+BLAS_THREADS: list[int] = []
 TAGGER = "palette@bench"
 EMBEDDER = "cosine@bench"
 VOCABULARY = Vocabulary(tagger=TAGGER, indices=np.arange(2), names=("a", "b"))
@@ -167,19 +174,19 @@ def recall(found: list[list], exact: list[list]) -> float:
 
 
 async def sweep(gallery: Gallery, queries: list[np.ndarray], exact_tops: list[list], settings: str) -> list[dict]:
-    """p50 and recall@10 of other (expansion_search, shortlist rows) settings on the same graph (no rebuild)."""
+    """p50 and recall@10 of other (probes, shortlist rows) settings on the same lists (no rebuild)."""
     index, found = gallery._embeddings, []
     ann, rows = index._ann, index.shortlist
     if ann is None:
         return []
-    expansion = ann.expansion_search
+    probes = ann.probes
     for setting in filter(None, settings.split(",")):
-        ann.expansion_search, index.shortlist = (int(part) for part in setting.split(":"))
+        ann.probes, index.shortlist = (int(part) for part in setting.split(":"))
         times, tops = await timed(gallery, queries, exhaustive=False)
         found.append(
             {"setting": setting, "p50_ms": ms(times, 50), "p95_ms": ms(times, 95), "recall": recall(tops, exact_tops)}
         )
-    ann.expansion_search, index.shortlist = expansion, rows
+    ann.probes, index.shortlist = probes, rows
     return found
 
 
@@ -195,7 +202,7 @@ async def approve(gallery: Gallery, rng: np.random.Generator, character_id: int,
     answer = await rank_region(gallery, RegionAnalysis(box=None, tag_probs=TAGS, embedding=fresh))
     assert answer.candidates[0].character.id == newcomer.id
     done = time.perf_counter()
-    return {"ms": (done - start) * 1000, "add_ms": (added - start) * 1000, "graph_pending": pending}
+    return {"ms": (done - start) * 1000, "add_ms": (added - start) * 1000, "pending": pending}
 
 
 async def measure(rows: int, noise: float, ann_min_rows: int | None, settings: str = "") -> dict[str, object]:
@@ -203,7 +210,7 @@ async def measure(rows: int, noise: float, ann_min_rows: int | None, settings: s
     load_before = os.getloadavg()[0]
     gallery, centres, vectors, build_s = build(rows, noise, ann_min_rows)
     start = time.perf_counter()
-    shortlist = gallery._embeddings.wait_for_shortlist() and gallery._embeddings.wait_for_graph()
+    shortlist = gallery._embeddings.wait_for_shortlist() and gallery._embeddings.wait_until_indexed()
     ann_build_s = time.perf_counter() - start
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     rng = np.random.default_rng(1)
@@ -214,6 +221,9 @@ async def measure(rows: int, noise: float, ann_min_rows: int | None, settings: s
         await asyncio.sleep(1.0)
     async with Ticker() as exact_ticks:
         exact_times, exact_tops = await timed(gallery, queries, exhaustive=True)
+    with threadpool_limits(limits=usable_cores(), user_api="blas"):  # undone at the block's end
+        async with Ticker() as uncapped_ticks:
+            uncapped_times, _ = await timed(gallery, queries, exhaustive=True)
     async with Ticker() as ann_ticks:
         ann_times, ann_tops = await timed(gallery, queries, exhaustive=False) if shortlist else ([], [])
     swept = await sweep(gallery, queries, exact_tops, settings) if shortlist else []
@@ -229,6 +239,8 @@ async def measure(rows: int, noise: float, ann_min_rows: int | None, settings: s
         "characters": len(centres),
         "build_s": round(build_s, 2),
         "ann_build_s": round(ann_build_s, 2) if shortlist else None,
+        "ann_lists": gallery._embeddings._ann.lists if shortlist else None,
+        "ann_probes": gallery._embeddings._ann.probes if shortlist else None,
         "exact_p50_ms": ms(exact_times, 50),
         "exact_p95_ms": ms(exact_times, 95),
         "ann_p50_ms": ms(ann_times, 50),
@@ -238,10 +250,15 @@ async def measure(rows: int, noise: float, ann_min_rows: int | None, settings: s
         "approve_ms": round(statistics.median(a["ms"] for a in approvals), 1),
         "approve_max_ms": round(max(a["ms"] for a in approvals), 1),
         "approve_add_ms": round(max(a["add_ms"] for a in approvals), 2),
-        "approve_graph_pending": sum(bool(a["graph_pending"]) for a in approvals),
+        "approve_pending": sum(bool(a["pending"]) for a in approvals),
         "loop_lag_ms": ann_ticks.worst_ms(),
         "loop_lag_p99_ms": ann_ticks.p99_ms(),
         "exact_loop_lag_ms": exact_ticks.worst_ms(),
+        "exact_loop_lag_p99_ms": exact_ticks.p99_ms(),
+        "uncapped_exact_p50_ms": ms(uncapped_times, 50),
+        "uncapped_exact_loop_lag_ms": uncapped_ticks.worst_ms(),
+        "uncapped_exact_loop_lag_p99_ms": uncapped_ticks.p99_ms(),
+        "blas_threads": BLAS_THREADS[0],
         "idle_loop_lag_ms": idle.worst_ms(),
         "rss_mb": round(rss_mb),
         "load_avg": [round(load_before, 1), round(os.getloadavg()[0], 1)],
@@ -256,13 +273,14 @@ def main() -> None:
     parser.add_argument("--rows", default="500000,1000000")
     parser.add_argument("--noise", type=float, default=0.75, help="reference spread around its centre (norm)")
     parser.add_argument("--ann-min-rows", type=int, default=1, help="0: exact search only")
-    parser.add_argument("--sweep", default="", help="more expansion_search:rows settings to measure, e.g. 512:64")
+    parser.add_argument("--sweep", default="", help="more probes:rows settings to measure, e.g. 250:64")
     parser.add_argument("--switch-interval", type=float, help="sys.setswitchinterval (s) for the run; default: 0.005")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if args.switch_interval:
         sys.setswitchinterval(args.switch_interval)
     threshold = args.ann_min_rows or None
+    BLAS_THREADS.append(leave_a_core_for_the_loop())  # as the bot's process does (bot/app.py)
     rows = [asyncio.run(measure(int(size), args.noise, threshold, args.sweep)) for size in args.rows.split(",")]
     print_rows(rows, as_json=args.json)
 

@@ -72,8 +72,8 @@ class RecognitionSettings(BaseModel):
     ann_min_rows: int | None = Field(
         50_000,
         ge=1,
-        description="CCIP embedding rows from which an approximate (usearch, extra `scale`) shortlist proposes "
-        "characters that the metric re-ranks; below, and without usearch, the search is exact. None: always exact.",
+        description="CCIP embedding rows from which an approximate (faiss, extra `scale`) shortlist proposes "
+        "characters that the metric re-ranks; below, and without faiss, the search is exact. None: always exact.",
     )
     refresh_seconds: float = Field(
         30.0,

@@ -1,16 +1,22 @@
-"""An approximate nearest-neighbour shortlist of reference embeddings (usearch HNSW, cosine), when it is installed.
+"""An approximate nearest-neighbour shortlist of reference embeddings (faiss IVF, int8 codes), when it is installed.
 
 Why: exact search over a million 768-d embeddings is memory-bound (about 135 ms a query in float32 here),
 and the CCIP metric is a model, so it cannot be indexed itself. The shortlist is built on the L2-normalised
 features (cosine) and only proposes rows; the exact metric re-ranks every row of the proposed characters
 (bot/recognition/embedding_index.py). Its recall on the real CCIP model is unmeasured here (see README).
 
-usearch is the optional `scale` extra; without it `load_usearch` says so once and the gallery searches exactly.
+Why an inverted file and not a graph: on the benchmark's gallery (benchmarks/embedding_scale.py) a usearch HNSW
+graph (connectivity 16) reached recall@10 0.96 at 7 ms and 0.99 only at 22 ms over 1M rows and took 16 minutes
+to build on two cores; this inverted file reached 0.993 at about 4 ms and builds in about 3 minutes. A query
+scans a fixed share of the rows (PROBED_SHARE), so its time grows with the gallery, and recall does not fall.
+
+faiss (faiss-cpu) is the optional `scale` extra; without it `load_faiss` says so once and the search is exact.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from typing import Any
 
@@ -19,36 +25,42 @@ import numpy as np
 log = logging.getLogger(__name__)
 _warned = False
 
-CONNECTIVITY = 16
-"""HNSW graph degree (usearch's default)."""
-EXPANSION_ADD = 64
-"""Candidates kept while inserting (usearch's default is 128; 64 builds about twice as fast here)."""
-DTYPE = "i8"
-"""Stored scalar of the graph's vectors: unit vectors quantised to int8 (a quarter of float32's memory, and
-about 4x faster to build than f32 here); only proposals come from it, the exact metric decides."""
-EXPANSION_SEARCH = 512
-"""Candidates kept while searching (at least the rows asked for); recall@10 followed it, not the rows asked for.
-Measured with 64 rows (benchmarks/embedding_scale.py, two 500k builds): 256 gave 0.998 and 0.983 (HNSW builds
-on several threads differ), 512 gave 1.0 and 0.998 at 9.8 and 19.9 ms p50; at 1M rows 256 / 512 / 1024 gave
-0.96 / 0.979 / 0.99 at 7.0 / 12.0 / 22.3 ms: no setting met both 10 ms and 0.99 on that graph (connectivity 16)."""
-ADD_CHUNK = 16
-"""Rows inserted per hold of the graph's lock once it serves searches (about 0.5 ms a row at 200,000 rows)."""
+LISTS_PER_ROOT = 4
+"""Inverted lists per square root of the rows at the build (faiss's guidance is 4 to 16 sqrt(N)): 4,000 at 1M."""
+ROWS_PER_LIST_MIN = 39
+"""Training rows a list needs at least (faiss warns below 39), which bounds the lists of small galleries."""
+TRAINING_ROWS_PER_LIST = 64
+"""Rows sampled per list to train the coarse centroids and the int8 ranges (256,000 at 1M: about 140 s on two
+cores and 790 MB while training; every row is then added)."""
+PROBED_SHARE = 32
+"""A query scans the lists of about 1/PROBED_SHARE of the rows (lists / 32 probed). At 1M rows (4,096 lists,
+64 rows proposed) 16 / 32 / 64 / 128 probes gave recall@10 0.980 / 0.985 / 0.990 / 0.993 at 1.2 / 1.3 / 2.5 /
+3.8 ms; the rows proposed (64, 128, 256) changed nothing."""
+MIN_PROBES = 8
+"""Probes at least (small galleries have few lists: they are then scanned almost whole, which is cheap)."""
+REBUILD_GROWTH = 4
+"""The feeder rebuilds the lists once the index holds this many times the rows it was trained for (the lists
+grow long and every query scans more), serving the old ones until the new are built."""
+ADD_CHUNK = 256
+"""Rows added per hold of the lock once it serves searches (an add assigns each row to its nearest list: about
+0.1 ms a row at 4,000 lists)."""
 BUILD_CHUNK = 65_536
-"""Rows per call while building (all cores each): the gathered, normalised copy of a chunk is 200 MB at 768-d,
-where one call over 1M rows held two 3 GB copies at once."""
+"""Rows per call while building: the gathered, normalised copy of a chunk is 200 MB at 768-d."""
+SEED = 0
+"""The training sample's and k-means' seed: the same rows build the same lists."""
 
 
-def load_usearch() -> Any | None:
-    """usearch's `Index` class, or None (logged once) when the `scale` extra is not installed."""
+def load_faiss() -> Any | None:
+    """The faiss module, or None (logged once) when the `scale` extra is not installed."""
     global _warned
     try:
-        from usearch.index import Index
+        import faiss
     except ImportError:
         if not _warned:
             _warned = True
-            log.info("usearch is not installed (extra `scale`): large galleries are searched exactly")
+            log.info("faiss is not installed (extra `scale`): large galleries are searched exactly")
         return None
-    return Index
+    return faiss
 
 
 def normalised(vectors: np.ndarray) -> np.ndarray:
@@ -58,60 +70,96 @@ def normalised(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.maximum(norms, 1e-12)
 
 
+def list_count(rows: int) -> int:
+    """Inverted lists for a build over this many rows."""
+    return max(1, min(round(LISTS_PER_ROOT * math.sqrt(rows)), rows // ROWS_PER_LIST_MIN))
+
+
 class AnnShortlist:
-    """An HNSW index over embedding rows keyed by slot (a row's number for its whole life in the gallery).
+    """An inverted file of embedding rows keyed by slot (a row's number for its whole life in the gallery).
 
     Only the feeder thread (bot/recognition/ann_feeder.py) writes it and only ranking threads search it, so
-    the event loop never waits on its lock; writes hold the lock ADD_CHUNK rows at a time, so a search waits
-    for a few milliseconds at most (longer only while usearch grows its capacity, about once per doubling).
+    the event loop never waits on its lock; writes hold the lock ADD_CHUNK rows at a time.
     """
 
-    def __init__(self, index_class: Any, dim: int, *, threads: int = 0) -> None:
-        self._index = index_class(
-            ndim=dim,
-            metric="cos",
-            dtype=DTYPE,
-            connectivity=CONNECTIVITY,
-            expansion_add=EXPANSION_ADD,
-            expansion_search=EXPANSION_SEARCH,
+    def __init__(self, faiss: Any, dim: int, rows: int) -> None:
+        lists = list_count(rows)
+        self._faiss = faiss
+        self._quantizer = faiss.IndexFlatIP(dim)  # the index keeps no reference of its own: held here
+        self._index = faiss.IndexIVFScalarQuantizer(
+            self._quantizer, dim, lists, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
         )
-        self._threads = threads
+        self._index.cp.seed = SEED
+        self._index.nprobe = min(lists, max(MIN_PROBES, lists // PROBED_SHARE))
         self._lock = threading.Lock()
+        self.trained_rows = rows
+        """Rows the lists were made for; REBUILD_GROWTH times as many and the feeder makes new ones."""
         self.indexed = 0
-        """Slots below this were handed to the graph (or were dead by then); newer rows are scored exactly."""
+        """Slots below this were handed to the index (or were dead by then); newer rows are scored exactly."""
 
     def __len__(self) -> int:
-        return len(self._index)
+        return int(self._index.ntotal)
 
     @property
-    def expansion_search(self) -> int:
-        """Candidates kept while searching (at least the rows asked for); settable, for the benchmark's sweep."""
-        return int(self._index.expansion_search)
+    def lists(self) -> int:
+        """Inverted lists the rows are filed in (fixed at the build)."""
+        return int(self._index.nlist)
 
-    @expansion_search.setter
-    def expansion_search(self, value: int) -> None:
+    @property
+    def probes(self) -> int:
+        """Lists scanned per query; settable, for the benchmark's sweep."""
+        return int(self._index.nprobe)
+
+    @probes.setter
+    def probes(self, value: int) -> None:
         with self._lock:
-            self._index.expansion_search = value
+            self._index.nprobe = max(1, min(int(value), self._index.nlist))
+
+    def outgrown(self) -> bool:
+        """Whether the lists hold so many more rows than they were made for that they should be rebuilt."""
+        return len(self) > REBUILD_GROWTH * max(self.trained_rows, ROWS_PER_LIST_MIN)
+
+    def train(self, vectors: np.ndarray, rows: np.ndarray) -> None:
+        """Make the lists' centroids and the int8 ranges from these rows of `vectors` (before any add).
+
+        The sample is normalised a chunk at a time into one float32 array: no float16 gather beside it.
+        """
+        unit = np.empty((len(rows), vectors.shape[1]), dtype=np.float32)
+        for start in range(0, len(rows), BUILD_CHUNK):
+            unit[start : start + BUILD_CHUNK] = normalised(vectors[rows[start : start + BUILD_CHUNK]])
+        with self._lock:
+            self._index.train(unit)
 
     def add(self, slots: np.ndarray, vectors: np.ndarray) -> None:
-        """Index rows (their slots are new) in one hold of the lock; callers send ADD_CHUNK rows at a time."""
+        """Index rows (their slots are new) in one hold of the lock."""
         if len(slots):
-            keys = np.asarray(slots, dtype=np.uint64)
+            keys = np.asarray(slots, dtype=np.int64)
             unit = normalised(vectors)
             with self._lock:
-                self._index.add(keys, unit, threads=self._threads)
+                self._index.add_with_ids(unit, keys)
 
     def remove(self, slots: np.ndarray) -> None:
         """Forget rows (tombstoned in the gallery); slots never indexed are ignored."""
         if len(slots):
+            chosen = self._faiss.IDSelectorBatch(np.asarray(slots, dtype=np.int64))
             with self._lock:
-                self._index.remove(np.asarray(slots, dtype=np.uint64))
+                self._index.remove_ids(chosen)
 
     def search(self, query: np.ndarray, count: int) -> np.ndarray:
         """Slots of about `count` rows closest to the query by cosine, closest first."""
-        unit = normalised(query).reshape(-1)
+        unit = normalised(query).reshape(1, -1)
         with self._lock:
-            if not len(self._index):
+            if not self._index.ntotal:
                 return np.zeros(0, dtype=np.int64)
-            found = self._index.search(unit, min(count, len(self._index)), threads=1)
-        return np.asarray(found.keys, dtype=np.int64)
+            _, found = self._index.search(unit, min(count, int(self._index.ntotal)))
+        found = found[0]
+        return found[found >= 0].astype(np.int64)
+
+
+def training_sample(rows: np.ndarray, lists: int) -> np.ndarray:
+    """Which of these rows train `lists` lists: TRAINING_ROWS_PER_LIST a list, drawn with a fixed seed, in order."""
+    wanted = lists * TRAINING_ROWS_PER_LIST
+    if len(rows) <= wanted:
+        return rows
+    chosen = np.random.default_rng(SEED).choice(len(rows), wanted, replace=False)
+    return rows[np.sort(chosen)]

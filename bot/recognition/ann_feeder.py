@@ -1,11 +1,12 @@
-"""The thread that builds an embedding index's shortlist graph and then keeps it in step, off the event loop.
+"""The thread that builds an embedding index's shortlist and then keeps it in step, off the event loop.
 
-Why: an HNSW insert costs about half a millisecond at 200,000 rows, and usearch's growth of its capacity
-(about once per doubling) costs most of a second; on the event loop, an approval waited for both. Here the
-loop only appends to the exact arrays and wakes this thread. Rows the graph has not indexed yet (slots at
-or past `AnnShortlist.indexed`) are scored exactly by every query (bot/recognition/embedding_rows.py), so an
-approval is visible at once. Removed rows stay in the graph until this thread forgets them; queries never
-see them meanwhile, because every proposal is checked against the view's mask.
+Why: the build (training the inverted lists, then adding every row) takes minutes at a million rows, and even
+one add holds the lock searches wait on; on the event loop, an approval would wait for it. Here the loop only
+appends to the exact arrays and wakes this thread. Rows the shortlist has not indexed yet (slots at or past
+`AnnShortlist.indexed`) are scored exactly by every query (bot/recognition/embedding_rows.py), so an approval
+is visible at once. Removed rows stay in the shortlist until this thread forgets them; queries never see them
+meanwhile, because every proposal is checked against the view's mask. Once the gallery has grown well past
+the rows the lists were made for, this thread builds new ones while the old serve, then swaps them in.
 """
 
 from __future__ import annotations
@@ -19,15 +20,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from bot.recognition.ann import ADD_CHUNK, BUILD_CHUNK, AnnShortlist
+from bot.recognition.ann import ADD_CHUNK, BUILD_CHUNK, AnnShortlist, list_count, training_sample
 
 if TYPE_CHECKING:
     from bot.recognition.embedding_index import EmbeddingIndex
 
 log = logging.getLogger(__name__)
 NICENESS = 5
-"""How much lower than the event loop's the build's CPU priority is (usearch's threads inherit it). Only the build
-runs lowered: later inserts hold the lock searches wait on, and a lowered holder would keep them waiting on
+"""How much lower than the event loop's the build's CPU priority is (faiss's threads, started by it, inherit it).
+Only the build runs lowered: later adds hold the lock searches wait on, and a lowered holder would keep them waiting on
 busy cores (rankings themselves run at the loop's priority: lowered, they slowed under others' load here)."""
 IDLE_S = 5.0
 """How often an idle feeder checks whether its index still exists (it holds it weakly, so tests can drop it)."""
@@ -40,8 +41,9 @@ _FEEDERS: weakref.WeakSet[ShortlistFeeder] = weakref.WeakSet()
 def _stop_feeders() -> None:
     """Stop every feeder between two chunks before the interpreter exits.
 
-    Why: usearch inserts on threads of its own; a feeder left inside an insert while the process tears down
-    ends it with std::terminate ("terminate called without an active exception", exit status 134).
+    Why: the library builds on threads of its own; a feeder left inside a build while the process tears down
+    can end it with std::terminate ("terminate called without an active exception", exit status 134, seen with
+    a graph library's inserts before).
     """
     feeders = list(_FEEDERS)
     for feeder in feeders:
@@ -61,18 +63,18 @@ def lower_priority(niceness: int | None = None) -> None:
 
 
 class ShortlistFeeder:
-    """Builds the graph over the rows alive when started, serves it, then inserts newer rows and forgets dead ones."""
+    """Builds the shortlist over the rows alive when started, serves it, then adds newer rows and forgets dead ones."""
 
-    def __init__(self, index: EmbeddingIndex, index_class: Any) -> None:
+    def __init__(self, index: EmbeddingIndex, faiss: Any) -> None:
         self._index = weakref.ref(index)
-        self._index_class = index_class
+        self._faiss = faiss
         self._wake = threading.Event()
         self._removed: list[int] = []
         """Slots removed since the last round (appended under the index's lock)."""
         self.serving = threading.Event()
-        """Set once the graph is in use (or the build failed: then `failed` is True)."""
+        """Set once the shortlist is in use (or the build failed: then `failed` is True)."""
         self.settled = threading.Event()
-        """Set while the graph has indexed every slot handed out (tests and benchmarks wait on it)."""
+        """Set while the shortlist has indexed every slot handed out (tests and benchmarks wait on it)."""
         self.failed = False
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="embedding-shortlist", daemon=True)
@@ -114,6 +116,9 @@ class ShortlistFeeder:
                 if index is None:
                     return
                 self._round(index, ann)
+                if ann.outgrown():  # long lists: new ones over every row, the old serving until then
+                    ann = self._lowered_build(index)
+                    index._ann = ann
                 with index._sync:
                     if ann.indexed == index._next_slot and not self._removed:
                         self.settled.set()
@@ -130,7 +135,7 @@ class ShortlistFeeder:
             self.settled.set()
 
     def _lowered_build(self, index: EmbeddingIndex) -> AnnShortlist:
-        """The first round (the whole build) in a helper thread of lowered priority; its failure is raised here."""
+        """A build (a round from nothing) in a helper thread of lowered priority; its failure is raised here."""
         outcome: list = []
 
         def build() -> None:
@@ -158,8 +163,10 @@ class ShortlistFeeder:
         keep = rows >= 0
         keep[keep] = alive[rows[keep]]
         step = ADD_CHUNK if ann is not None else BUILD_CHUNK  # the build: nobody searches it yet
-        ann = ann if ann is not None else AnnShortlist(self._index_class, vectors.shape[1])
         slots, rows = slots[keep], rows[keep]
+        if ann is None:
+            ann = AnnShortlist(self._faiss, vectors.shape[1], len(rows))
+            ann.train(vectors, training_sample(rows, list_count(len(rows))))
         for start in range(0, len(slots), step):
             if self._stopping:
                 break

@@ -4,10 +4,10 @@ Why: restacking every embedding after each approval costs seconds at 500,000 ref
 guild's visible rows per query costs more than the query. Rows are appended on approval and tombstoned on
 removal (compacted when the dead outnumber the living); a query takes a visibility mask, not a copy. The
 arrays a snapshot holds are never written behind it: appends land past its rows, and compaction and growth
-build new arrays. Above `ann_min_rows` live rows an HNSW shortlist (bot/recognition/ann.py) proposes
-characters and the exact metric re-ranks all of their visible rows; its graph is built and kept in step by
+build new arrays. Above `ann_min_rows` live rows an inverted-file shortlist (bot/recognition/ann.py)
+proposes characters and the exact metric re-ranks all of their visible rows; it is built and kept in step by
 its own thread (bot/recognition/ann_feeder.py), so a change on the event loop costs microseconds, and rows
-the graph has not reached yet are scored exactly by every query.
+the shortlist has not reached yet are scored exactly by every query.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from bot.recognition.ann import AnnShortlist, load_usearch
+from bot.recognition.ann import AnnShortlist, load_faiss
 from bot.recognition.ann_feeder import ShortlistFeeder
 from bot.recognition.embedding_rows import SHORTLIST_ROWS, EmbeddingRows, RowView
 
@@ -256,8 +256,8 @@ class EmbeddingIndex:
             self._feeder.serving.wait(timeout)
         return self._ann is not None
 
-    def wait_for_graph(self, timeout: float | None = None) -> bool:
-        """Block until the shortlist graph has indexed every row handed out (tests and benchmarks)."""
+    def wait_until_indexed(self, timeout: float | None = None) -> bool:
+        """Block until the shortlist has indexed every row handed out (tests and benchmarks)."""
         return self._feeder is not None and self._feeder.settled.wait(timeout) and self._ann is not None
 
     def _hold(self, vectors: np.ndarray) -> None:
@@ -308,10 +308,10 @@ class EmbeddingIndex:
         self._changes += 1
 
     def _start_build(self) -> None:
-        index_class = load_usearch()
-        if index_class is None:
-            self.ann_min_rows = None  # logged once by load_usearch; exact search from now on
+        faiss = load_faiss()
+        if faiss is None:
+            self.ann_min_rows = None  # logged once by load_faiss; exact search from now on
             return
         if self._feeder is None:  # one feeder for the index's life (a failed build is not retried)
-            self._feeder = ShortlistFeeder(self, index_class)
+            self._feeder = ShortlistFeeder(self, faiss)
             self._feeder.start()

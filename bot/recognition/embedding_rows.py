@@ -14,8 +14,8 @@ from bot.recognition.ann import AnnShortlist
 
 SHORTLIST_ROWS = 64
 """Rows the shortlist proposes; every visible row of their characters is then scored exactly. At 1M rows
-(benchmarks/embedding_scale.py) recall@10 followed the search expansion only (0.96 at 256 for 64, 128 or 256
-rows), and 64 rows re-rank a quarter of 256's (the real metric is a model, each row costs)."""
+(benchmarks/embedding_scale.py) recall@10 followed the lists probed only (64, 128 and 256 rows gave the same),
+and 64 rows re-rank a quarter of 256's (the real metric is a model, each row costs)."""
 WIDEST = 16
 """Times SHORTLIST_ROWS a shortlist widens to while it proposes too few characters; beyond, the search is exact."""
 
@@ -40,8 +40,8 @@ class RowView:
     def proposed(self, query: np.ndarray, needed: int) -> np.ndarray | None:
         """Visible rows of the characters the shortlist proposes, or None when even its widest proposes too few.
 
-        Rows the graph has not indexed yet (an approval the feeder thread has not reached) are proposed too,
-        so a new reference ranks at once, without waiting for its graph insert.
+        Rows the shortlist has not indexed yet (an approval the feeder thread has not reached) are proposed
+        too, so a new reference ranks at once, without waiting for its add.
         """
         if self.ann is None:
             return None

@@ -1,7 +1,7 @@
 """The incremental embedding index: equal to a restack after any changes, and its shortlist equal to exact ranking.
 
 The metric is a 1 - cosine "model" with the CCIP metric's signature (as benchmarks/embedding_scale.py uses);
-the shortlist needs usearch (the `scale` extra), and without it the gallery ranks exactly.
+the shortlist needs faiss (the `scale` extra), and without it the gallery ranks exactly.
 """
 
 from __future__ import annotations
@@ -118,7 +118,7 @@ def top(gallery: Gallery, query: np.ndarray, count: int = 10) -> list[tuple[int,
 
 
 def test_the_shortlist_reranked_exactly_equals_the_exact_ranking() -> None:
-    pytest.importorskip("usearch")
+    pytest.importorskip("faiss")
     exact_metric, ann_metric = CosineMetric(), CosineMetric()
     exact = clustered_gallery(exact_metric, characters=120, refs=3, ann_min_rows=None)
     approximate = clustered_gallery(ann_metric, characters=120, refs=3, ann_min_rows=50)
@@ -136,8 +136,8 @@ def test_the_shortlist_reranked_exactly_equals_the_exact_ranking() -> None:
     assert whole is not None and len(whole.exact().differences(ann_metric, query, 10)[0]) == 360
 
 
-def test_without_usearch_the_gallery_ranks_exactly_and_says_so_once(monkeypatch, caplog) -> None:
-    monkeypatch.setitem(sys.modules, "usearch.index", None)
+def test_without_faiss_the_gallery_ranks_exactly_and_says_so_once(monkeypatch, caplog) -> None:
+    monkeypatch.setitem(sys.modules, "faiss", None)
     monkeypatch.setattr(ann, "_warned", False)
     caplog.set_level(logging.INFO, logger="bot.recognition.ann")
     metric = CosineMetric()
@@ -146,8 +146,8 @@ def test_without_usearch_the_gallery_ranks_exactly_and_says_so_once(monkeypatch,
     exact = clustered_gallery(CosineMetric(), characters=30, refs=2, ann_min_rows=None)
     query = np.ones(DIM, dtype=np.float32)
     assert top(gallery, query) == top(exact, query)
-    assert ann.load_usearch() is None
-    assert sum("usearch is not installed" in record.message for record in caplog.records) == 1
+    assert ann.load_faiss() is None
+    assert sum("faiss is not installed" in record.message for record in caplog.records) == 1
 
 
 def test_add_rows_equals_one_add_per_row_replacing_earlier_and_repeated_ids() -> None:
@@ -187,7 +187,7 @@ def test_add_rows_equals_one_add_per_row_replacing_earlier_and_repeated_ids() ->
 
 
 def test_add_rows_builds_the_shortlist_once_it_is_due() -> None:
-    pytest.importorskip("usearch")
+    pytest.importorskip("faiss")
     rng = np.random.default_rng(9)
     index = EmbeddingIndex(ann_min_rows=100)
     every = np.full(120, EVERY_GUILD)
