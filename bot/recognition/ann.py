@@ -7,8 +7,10 @@ features (cosine) and only proposes rows; the exact metric re-ranks every row of
 
 Why an inverted file and not a graph: on the benchmark's gallery (benchmarks/embedding_scale.py) a usearch HNSW
 graph (connectivity 16) reached recall@10 0.96 at 7 ms and 0.99 only at 22 ms over 1M rows and took 16 minutes
-to build on two cores; this inverted file reached 0.993 at about 4 ms and builds in about 3 minutes. A query
-scans a fixed share of the rows (PROBED_SHARE), so its time grows with the gallery, and recall does not fall.
+to build on two cores; this inverted file over rows, with a second one over the characters' centres
+(bot/recognition/ann_centres.py), reached 0.994-0.998 at 6-9 ms through the gallery's whole ranking and builds
+in about 4 minutes. A query scans a fixed share of the rows (PROBED_SHARE), so its time grows with the gallery,
+and recall does not fall.
 
 faiss (faiss-cpu) is the optional `scale` extra; without it `load_faiss` says so once and the search is exact.
 """
@@ -32,10 +34,11 @@ ROWS_PER_LIST_MIN = 39
 TRAINING_ROWS_PER_LIST = 64
 """Rows sampled per list to train the coarse centroids and the int8 ranges (256,000 at 1M: about 140 s on two
 cores and 790 MB while training; every row is then added)."""
-PROBED_SHARE = 32
-"""A query scans the lists of about 1/PROBED_SHARE of the rows (lists / 32 probed). At 1M rows (4,096 lists,
-64 rows proposed) 16 / 32 / 64 / 128 probes gave recall@10 0.980 / 0.985 / 0.990 / 0.993 at 1.2 / 1.3 / 2.5 /
-3.8 ms; the rows proposed (64, 128, 256) changed nothing."""
+PROBED_SHARE = 64
+"""A query scans the lists of about 1/PROBED_SHARE of the rows (62 of 4,000 at 1M). Alone, rows reached recall@10
+0.964-0.978 at 1/32 and 0.980-0.987 at 1/16 over 1M rows (benchmarks/embedding_scale.py; 64, 128 or 256 rows
+proposed gave the same); with the characters' centres beside them (bot/recognition/ann_centres.py) 1/64 gave
+0.995 in the prototype, half the scan of 1/32 (0.997)."""
 MIN_PROBES = 8
 """Probes at least (small galleries have few lists: they are then scanned almost whole, which is cheap)."""
 REBUILD_GROWTH = 4
@@ -82,7 +85,7 @@ class AnnShortlist:
     the event loop never waits on its lock; writes hold the lock ADD_CHUNK rows at a time.
     """
 
-    def __init__(self, faiss: Any, dim: int, rows: int) -> None:
+    def __init__(self, faiss: Any, dim: int, rows: int, *, share: int | None = None) -> None:
         lists = list_count(rows)
         self._faiss = faiss
         self._quantizer = faiss.IndexFlatIP(dim)  # the index keeps no reference of its own: held here
@@ -90,12 +93,14 @@ class AnnShortlist:
             self._quantizer, dim, lists, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
         )
         self._index.cp.seed = SEED
-        self._index.nprobe = min(lists, max(MIN_PROBES, lists // PROBED_SHARE))
+        self._index.nprobe = min(lists, max(MIN_PROBES, lists // (share or PROBED_SHARE)))
         self._lock = threading.Lock()
         self.trained_rows = rows
         """Rows the lists were made for; REBUILD_GROWTH times as many and the feeder makes new ones."""
         self.indexed = 0
         """Slots below this were handed to the index (or were dead by then); newer rows are scored exactly."""
+        self.centres: AnnShortlist | None = None
+        """The characters' centres, keyed by owner (bot/recognition/ann_centres.py), proposed beside the rows."""
 
     def __len__(self) -> int:
         return int(self._index.ntotal)

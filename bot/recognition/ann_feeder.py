@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bot.recognition.ann import ADD_CHUNK, BUILD_CHUNK, AnnShortlist, list_count, training_sample
+from bot.recognition.ann_centres import build_centres, refresh_centres
 
 if TYPE_CHECKING:
     from bot.recognition.embedding_index import EmbeddingIndex
@@ -71,6 +72,8 @@ class ShortlistFeeder:
         self._wake = threading.Event()
         self._removed: list[int] = []
         """Slots removed since the last round (appended under the index's lock)."""
+        self._left: set[int] = set()
+        """Owners of those slots, whose centres move (under the index's lock)."""
         self.serving = threading.Event()
         """Set once the shortlist is in use (or the build failed: then `failed` is True)."""
         self.settled = threading.Event()
@@ -100,9 +103,10 @@ class ShortlistFeeder:
         self.settled.clear()
         self._wake.set()
 
-    def removed(self, slot: int) -> None:
-        """A row was tombstoned (called under the index's lock): forget it soon."""
+    def removed(self, slot: int, owner: int) -> None:
+        """A row of this owner was tombstoned (called under the index's lock): forget it soon."""
         self._removed.append(slot)
+        self._left.add(owner)
         self.wake()
 
     def _run(self) -> None:
@@ -156,7 +160,9 @@ class ShortlistFeeder:
         """Insert every slot handed out since the last round (alive ones), then forget the removed."""
         with index._sync:  # the arrays as one consistent set; rows below `high` are never written again
             high, row_of_slot, vectors, alive = index._next_slot, index._row_of_slot, index._vectors, index._alive
+            owners = index._owners
             removed, self._removed = self._removed, []
+            left, self._left = self._left, set()
         low = ann.indexed if ann is not None else 0
         slots = np.arange(low, high)
         rows = row_of_slot[low:high]
@@ -177,7 +183,24 @@ class ShortlistFeeder:
             return ann
         ann.indexed = high
         ann.remove(np.asarray([slot for slot in removed if slot < high], dtype=np.int64))
+        if ann.centres is None:
+            ann.centres = build_centres(self._faiss, owners, vectors, rows)
+        else:
+            self._move_centres(index, ann.centres, left.union(owners[rows].tolist()))
         if not self.serving.is_set():
             index._ann = ann
             self.serving.set()
         return ann
+
+    def _move_centres(self, index: EmbeddingIndex, centres: AnnShortlist, touched: set[int]) -> None:
+        """Recompute the centres of the owners whose rows changed this round, from their live rows now."""
+        if not touched:
+            return
+        with index._sync:  # the live rows of each, and the arrays they are in, as one consistent set
+            vectors, row_of_slot, alive = index._vectors, index._row_of_slot, index._alive
+            live: dict[int, np.ndarray] = {}
+            for owner in touched:
+                rows = row_of_slot[np.asarray(index._slots_of.get(owner, ()), dtype=np.int64)]
+                rows = rows[rows >= 0]
+                live[owner] = rows[alive[rows]]
+        refresh_centres(centres, live, vectors)

@@ -209,7 +209,7 @@ class EmbeddingIndex:
             del self._slots_of[int(self._owners[row])]
         self._changes += 1
         if self._feeder is not None:
-            self._feeder.removed(slot)
+            self._feeder.removed(slot, int(self._owners[row]))
         self._dead += 1
         if self._dead > max(COMPACT_MIN, len(self)):
             self._compact()

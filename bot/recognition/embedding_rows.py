@@ -38,7 +38,8 @@ class RowView:
         return self.vectors, None if self.mask.all() else np.flatnonzero(self.mask)
 
     def proposed(self, query: np.ndarray, needed: int) -> np.ndarray | None:
-        """Visible rows of the characters the shortlist proposes, or None when even its widest proposes too few.
+        """Visible rows of the characters the shortlist proposes (by their rows and by their centres), or None
+        when even its widest proposes too few.
 
         Rows the shortlist has not indexed yet (an approval the feeder thread has not reached) are proposed
         too, so a new reference ranks at once, without waiting for its add.
@@ -47,13 +48,15 @@ class RowView:
             return None
         handed = len(self.row_of_slot)
         newer = np.arange(min(self.ann.indexed, handed), handed)  # read before the search: the rest is in it
+        centres = self.ann.centres  # characters with several moderately close rows (bot/recognition/ann_centres.py)
+        near = centres.search(query, self.shortlist) if centres is not None else np.zeros(0, dtype=np.int64)
         count = self.shortlist
         while True:  # characters with many references fill a shortlist with few owners: ask for more rows
             slots = self.ann.search(query, count)
             slots = np.concatenate([slots[slots < handed], newer])
             rows = self.row_of_slot[slots]
             rows = rows[(rows >= 0) & (rows < len(self.mask))]
-            owners = np.unique(self.owners[rows[self.mask[rows]]])
+            owners = np.union1d(self.owners[rows[self.mask[rows]]], near)
             if len(owners) >= needed or count >= min(len(self.ann), WIDEST * self.shortlist):
                 break
             count *= 4
