@@ -76,6 +76,12 @@ class BlockIndex:
         self.views = np.zeros(0, dtype=np.int64)
         """Reference views counted per row; 0 marks a free row."""
         self._free: list[int] = []
+        self._expected_rows = 0
+        """Characters a load announced (`reserve`): its first partition makes room for them all."""
+
+    def reserve(self, characters: int) -> None:
+        """Room for this many characters' rows, made by the next `add_columns` (a load's, before its partitions)."""
+        self._expected_rows = max(self._expected_rows, characters)
 
     def used(self, blocks: Blocks) -> dict[str, np.ndarray]:
         """The blocks this index weighs, as float64 vectors."""
@@ -149,17 +155,17 @@ class BlockIndex:
         every view that has it. Global views enter each block's statistics by matrix products; a guild's one
         by one. The fit goes stale (the next ranking refits).
         """
-        for position in np.unique(owners, return_index=True)[1].tolist():
-            scope = int(character_scopes[position])
-            self._claim(int(owners[position]), None if scope == EVERY_GUILD else scope)
-        rows = np.asarray([self._row_of[owner] for owner in owners.tolist()], dtype=np.int64)
+        unique, first, inverse = np.unique(owners, return_index=True, return_inverse=True)
+        for owner, scope in zip(unique.tolist(), character_scopes[first].tolist(), strict=True):
+            self._claim(owner, None if scope == EVERY_GUILD else scope)
+        rows = np.fromiter((self._row_of[owner] for owner in unique.tolist()), np.int64, len(unique))[inverse]
         np.add.at(self.views, rows, view_counts)
         for name, parts in views.items():
             if name not in self.weights:
                 continue
             for positions, vectors in parts:
                 stats = self.stats.setdefault(name, BlockStats(vectors.shape[1]))
-                top = int(rows.max())
+                top = max(int(rows.max()), self._expected_rows)  # a load's whole size, known before its partitions
                 stats.reserve(top + max(1024, top // 4))  # once, with room: a new character must not regrow them
                 public = scopes[positions] == EVERY_GUILD
                 for start in range(0, len(positions), ADD_CHUNK):  # float64 copies stay bounded

@@ -106,9 +106,13 @@ class Gallery(FaceMatching, TagExplanations):
         characters = {character.id: character for character, _ in latest.values()}
         return self.add_columns(characters, record_columns(list(latest.values()), self.features))
 
-    def reserve(self, references: int) -> None:
-        """Room for this many references before a load's partitions arrive, so none of them regrows the table."""
+    def reserve(self, references: int, characters: int = 0) -> None:
+        """Room for this many references (and characters) before a load's partitions arrive, so none of them
+        regrows the table or the block statistics (regrowing those per partition cost 0.6 s at 100k characters).
+        """
         self._table.reserve(references)
+        if self.blocks is not None:
+            self.blocks.reserve(characters)
 
     @contextlib.contextmanager
     def batch(self) -> Iterator[None]:
@@ -122,10 +126,12 @@ class Gallery(FaceMatching, TagExplanations):
         No object per reference: the table, the block statistics and the embedding indexes each take whole
         matrices. References whose character is missing (removed between the two reads) are left out.
         """
-        known = np.fromiter((owner in characters for owner in columns.owners.tolist()), bool, len(columns))
+        owners, inverse = np.unique(columns.owners, return_inverse=True)  # one look-up per character, not per row
+        known = np.fromiter((owner in characters for owner in owners.tolist()), bool, len(owners))[inverse]
         if not known.all():
             columns = take_columns(columns, np.flatnonzero(known))
-        for reference_id in [i for i in columns.ids.tolist() if i in self._table]:
+        held = [i for i in columns.ids.tolist() if i in self._table] if len(self._table) else []  # a load's first
+        for reference_id in held:
             self.remove_reference(reference_id)
         add_columns(self, characters, columns)
         return len(columns)

@@ -29,7 +29,9 @@ def add_columns(gallery: Gallery, characters: Mapping[int, CharacterRecord], col
     if not count:
         return
     ids, owners, scopes = columns.ids, columns.owners, columns.scopes
-    character_scopes = np.fromiter((_scope(characters[o].guild_id) for o in owners.tolist()), np.int64, count)
+    unique, inverse = np.unique(owners, return_inverse=True)  # one look-up per character, not per reference
+    scope_of = np.fromiter((_scope(characters[o].guild_id) for o in unique.tolist()), np.int64, len(unique))
+    character_scopes = scope_of[inverse]
     tags = np.asarray(columns.tags, dtype=np.float32)[..., gallery.vocabulary.columns]  # the table copies it
     table_columns: dict[str, Column] = {TAGS_BLOCK: (np.arange(count), tags)}
     if gallery.features is not None:

@@ -38,6 +38,7 @@ async def load_gallery(
     """A gallery of every approved reference of these models in the store, in every scope (one full metric fit).
 
     Without an embedder, the tagger's "unknown" cutoff stored by `waifu-bot eval --calibrate` comes with it.
+    The block metric comes fitted (in a thread, beside the last query), so the first ranking does not wait for it.
     """
     calibrated = None
     if metric is None:
@@ -56,12 +57,20 @@ async def load_gallery(
     )
     models = {"tagger": gallery.tagger, "embedder": gallery.embedder, "features": features}
     async with store.gallery_stream(**models) as (characters, count, partitions):
-        gallery.reserve(count)
+        gallery.reserve(count, len(characters))
         with gallery.batch():  # the embedding shortlists are built once, after every partition
             async for columns in read_ahead(partitions):  # each into the gallery's arrays: no copy of the store
                 gallery.add_columns(characters, columns)
+    # The first fit (what the first ranking would wait for) runs in a thread while the stale models are counted.
+    blocks = gallery.blocks if len(gallery) else None  # an empty gallery has nothing to fit: its first add does
+    first_fit = None if blocks is None else asyncio.ensure_future(asyncio.to_thread(blocks.prepare_refit()))
+    try:
+        model_counts = await store.approved_model_counts()
+    finally:
+        if first_fit is not None and blocks is not None:
+            blocks.install(await first_fit)
     stale: Counter[str] = Counter()
-    for (tagger, embedder), count in (await store.approved_model_counts()).items():
+    for (tagger, embedder), count in model_counts.items():
         if not gallery.models.accepts(tagger, embedder):
             stale[f"{tagger} / {embedder or 'no embedder'}"] += count
     gallery.skipped = sum(stale.values())
