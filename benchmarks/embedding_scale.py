@@ -19,10 +19,7 @@ and measures (over QUERIES queries):
   `approve_pending`: how many of the 5 ranked before the shortlist had indexed the new row;
 - `loop_lag_ms` / `loop_lag_p99_ms`: the event loop's worst / 99th-percentile delay (a 1 ms ticker task) while
   shortlist rankings run; `exact_loop_lag_ms` / `exact_loop_lag_p99_ms`: the same while exact ones run;
-  `idle_loop_lag_ms`: the worst over 1 s with nothing running (the machine's own noise: the cores are shared).
-  The whole run caps BLAS as the bot does (`leave_a_core_for_the_loop`: `blas_threads`);
-  `uncapped_exact_p50_ms` / `uncapped_exact_loop_lag_ms` / `..._p99_ms`: the exact rankings again with BLAS's
-  own thread count (the bot before the cap), in the same run;
+  `idle_loop_lag_ms`: the worst over 1 s with nothing running (the machine's own noise: the cores are shared);
 - `rss_mb`: the process's peak resident memory after the build (the benchmark's own data included);
 - `load_avg`: the machine's 1-minute load average before the build and at the end.
 """
@@ -38,13 +35,11 @@ import sys
 import time
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from benchmarks.records import CREATED, approved
 from benchmarks.scale_parts import print_rows
 from bot.recognition.analysis import RegionAnalysis
 from bot.recognition.gallery import Gallery
-from bot.recognition.math_threads import leave_a_core_for_the_loop, usable_cores
 from bot.recognition.vocabulary import Vocabulary
 from bot.services.identify import rank_region
 from bot.store.records import CharacterRecord, ReferenceRecord
@@ -54,7 +49,6 @@ DIM = 768
 REFS = 5
 SERIES = 20
 QUERIES = 100
-BLAS_THREADS: list[int] = []
 TAGGER = "palette@bench"
 EMBEDDER = "cosine@bench"
 VOCABULARY = Vocabulary(tagger=TAGGER, indices=np.arange(2), names=("a", "b"))
@@ -221,9 +215,6 @@ async def measure(rows: int, noise: float, ann_min_rows: int | None, settings: s
         await asyncio.sleep(1.0)
     async with Ticker() as exact_ticks:
         exact_times, exact_tops = await timed(gallery, queries, exhaustive=True)
-    with threadpool_limits(limits=usable_cores(), user_api="blas"):  # undone at the block's end
-        async with Ticker() as uncapped_ticks:
-            uncapped_times, _ = await timed(gallery, queries, exhaustive=True)
     async with Ticker() as ann_ticks:
         ann_times, ann_tops = await timed(gallery, queries, exhaustive=False) if shortlist else ([], [])
     swept = await sweep(gallery, queries, exact_tops, settings) if shortlist else []
@@ -255,10 +246,6 @@ async def measure(rows: int, noise: float, ann_min_rows: int | None, settings: s
         "loop_lag_p99_ms": ann_ticks.p99_ms(),
         "exact_loop_lag_ms": exact_ticks.worst_ms(),
         "exact_loop_lag_p99_ms": exact_ticks.p99_ms(),
-        "uncapped_exact_p50_ms": ms(uncapped_times, 50),
-        "uncapped_exact_loop_lag_ms": uncapped_ticks.worst_ms(),
-        "uncapped_exact_loop_lag_p99_ms": uncapped_ticks.p99_ms(),
-        "blas_threads": BLAS_THREADS[0],
         "idle_loop_lag_ms": idle.worst_ms(),
         "rss_mb": round(rss_mb),
         "load_avg": [round(load_before, 1), round(os.getloadavg()[0], 1)],
@@ -280,7 +267,6 @@ def main() -> None:
     if args.switch_interval:
         sys.setswitchinterval(args.switch_interval)
     threshold = args.ann_min_rows or None
-    BLAS_THREADS.append(leave_a_core_for_the_loop())  # as the bot's process does (bot/app.py)
     rows = [asyncio.run(measure(int(size), args.noise, threshold, args.sweep)) for size in args.rows.split(",")]
     print_rows(rows, as_json=args.json)
 
