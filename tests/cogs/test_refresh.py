@@ -17,12 +17,16 @@ from tests.drawing import BLONDE, BLUE_HAIR, Design, draw_character, encode
 REFRESH_SECONDS = 0.2
 
 
+REFERENCES_EACH = 3
+"""Pictures `enroll_elsewhere` approves per character, one at a time (a refresh may land between two)."""
+
+
 async def enroll_elsewhere(settings: Settings, cast: dict[str, Design]) -> None:
     """Enroll through a separate `Services` on the bot's database, as `waifu-bot enroll` would."""
     cli = await open_services(settings)
     try:
         for name, design in cast.items():
-            for seed in range(3):
+            for seed in range(REFERENCES_EACH):
                 await cli.enrollment.enroll_approved(name, encode(draw_character(design, seed=seed)))
     finally:
         await cli.close()
@@ -51,10 +55,16 @@ WAIT_BOUND_SECONDS = 60.0
 
 
 async def until_served(bot: WaifuBot, outcomes: asyncio.Queue[int | Exception], characters: int) -> list[object]:
-    """Refresh outcomes until the bot's gallery holds this many characters."""
+    """Refresh outcomes until the bot's gallery holds this many characters with all their references.
+
+    Why all the references: a periodic refresh may run between two of `enroll_elsewhere`'s approvals and serve
+    a character with one picture; on a busy machine the test then identified before the rest arrived.
+    """
     seen: list[object] = []
     async with asyncio.timeout(WAIT_BOUND_SECONDS):
-        while bot.services.gallery.character_count < characters:
+        while (gallery := bot.services.gallery).character_count < characters or len(
+            gallery
+        ) < characters * REFERENCES_EACH:
             seen.append(await outcomes.get())
     return seen
 
