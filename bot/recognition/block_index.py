@@ -27,8 +27,6 @@ REFIT_BUDGET = 3e7
 keeps serving (changed characters' rows are re-whitened with it at once) while a refit runs in a thread."""
 
 
-ADD_CHUNK = 50_000
-"""Vectors a load adds to a block's statistics per matrix product (bounds the float64 copies)."""
 HEAVY_ROWS = 20_000
 """Characters beyond which a ranking's maths (about 1 ms per 10,000 on one core) runs in a worker thread."""
 
@@ -168,10 +166,10 @@ class BlockIndex:
                 top = max(int(rows.max()), self._expected_rows)  # a load's whole size, known before its partitions
                 stats.reserve(top + max(1024, top // 4))  # once, with room: a new character must not regrow them
                 public = scopes[positions] == EVERY_GUILD
-                for start in range(0, len(positions), ADD_CHUNK):  # float64 copies stay bounded
-                    chosen = slice(start, start + ADD_CHUNK)
-                    kept = public[chosen]
-                    stats.add_many(rows[positions[chosen][kept]], vectors[chosen][kept])
+                if public.all():  # a load's usual case: no copy of the vectors
+                    stats.add_many(rows[positions], vectors)
+                else:
+                    stats.add_many(rows[positions[public]], vectors[public])
                 for index in np.flatnonzero(~public).tolist():
                     stats.add(int(rows[positions[index]]), vectors[index], scope=int(scopes[positions[index]]))
         self.generation += 1
@@ -228,7 +226,7 @@ class BlockIndex:
         shrink = self.shrink
 
         def refit() -> Refit:
-            fitted = {name: fit_block(block, shrink=shrink) for name, block in stats.items() if block.counts}
+            fitted = {name: fit_block(block, shrink=shrink) for name, block in stats.items() if block.total}
             rows = {name: profile_rows(stats[name], block) for name, block in fitted.items()}
             return Refit(generation, fitted, rows)
 

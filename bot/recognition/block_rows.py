@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bot.recognition.metric import BlockStats, FittedBlock
+from bot.recognition.metric import BlockStats, FittedBlock, row_steps
 
 
 @dataclass(frozen=True, eq=False)
@@ -24,12 +24,22 @@ class Refit:
 
 
 def profile_rows(stats: BlockStats, block: FittedBlock) -> tuple[np.ndarray, np.ndarray]:
-    """Whitened profiles W (sum/count) of every row's public references [R, d] (float32) and their squared norms."""
+    """Whitened profiles W (sum/count) of every row's public references [R, d] (float32) and their squared norms.
+
+    Made ROW_STEP rows at a time into zeroed arrays (a row without references stays zero), so no float64 copy of
+    every row exists and the room reserved after the last used row is never touched.
+    """
     counts = stats.public_counts
-    means = stats.public_sums / np.maximum(counts, 1)[:, None]
-    profiles = (means @ block.whitening.T).astype(np.float32)
-    profiles[counts == 0] = 0.0
-    return profiles, np.einsum("ij,ij->i", profiles, profiles)
+    profiles = np.zeros(stats.public_sums.shape, dtype=np.float32)
+    squares = np.zeros(len(counts), dtype=np.float32)
+    used = np.flatnonzero(counts)
+    for step in row_steps(int(used[-1]) + 1 if len(used) else 0):
+        means = stats.public_sums[step] / np.maximum(counts[step], 1)[:, None]
+        chunk = (means @ block.whitening.T).astype(np.float32)
+        chunk[counts[step] == 0] = 0.0
+        profiles[step] = chunk
+        squares[step] = np.einsum("ij,ij->i", chunk, chunk)
+    return profiles, squares
 
 
 def live_copy(stats: BlockStats) -> BlockStats:

@@ -17,6 +17,7 @@ W is the identity: the plain (unwhitened) distance.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,6 +32,32 @@ GROWTH = 1.5
 
 PADDED_GROUP = 16
 """Runs up to this long are summed by adding their k-th rows for each k; longer ones one by one."""
+
+ROW_STEP = 4096
+"""Rows per step of the maths over many rows (a load's statistics, a fit): its float64 temporaries stay a few
+MB and are reused step after step. Why: fresh pages are dear on the 2-core VM (about 2.5 ms per MB faulted in),
+so one [500,000, 145] float64 temporary cost more than its arithmetic; stepping made a 100k-character load's
+statistics 3x faster (benchmarks/README.md, gallery_load)."""
+
+
+def row_steps(size: int, step: int | None = None) -> Iterator[slice]:
+    """Consecutive slices covering range(size), `step` (default ROW_STEP) rows each, the last shorter."""
+    step = step or ROW_STEP
+    for start in range(0, size, step):
+        yield slice(start, min(size, start + step))
+
+
+def run_steps(starts: np.ndarray, size: int, step: int | None = None) -> Iterator[tuple[int, int, int, int]]:
+    """Steps of about `step` (default ROW_STEP) rows over runs that start at `starts` (ascending, the first 0) and
+    cover range(size), each cut where a run starts: (first row, end row, first run, end run). A run longer than
+    `step` is one step."""
+    step = step or ROW_STEP
+    low, first = 0, 0
+    while low < size:
+        last = int(np.searchsorted(starts, low + step)) if low + step < size else len(starts)
+        high = int(starts[last]) if last < len(starts) else size
+        yield low, high, first, last
+        low, first = high, last
 
 
 def grouped_sums(values: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
@@ -112,23 +139,26 @@ class BlockStats:
         self.outer += sign * np.outer(centred, centred)
 
     def add_many(self, rows: np.ndarray, vectors: np.ndarray) -> None:
-        """Add many global references at once (a gallery's load): one matrix product instead of one per vector."""
-        vectors = np.asarray(vectors, dtype=np.float64).reshape(-1, self.dim)
+        """Add many global references at once (a gallery's load): matrix products over steps of ROW_STEP vectors
+        (cut between characters), not one product per vector, nor one float64 copy of them all."""
         rows = np.asarray(rows, dtype=np.int64)
+        vectors = np.asarray(vectors).reshape(-1, self.dim)
         if not len(rows):
             return
         if self.shift is None:
-            self.shift = vectors[0].copy()
-        centred = vectors - self.shift
-        self.reserve(int(rows.max()))
-        self.outer += centred.T @ centred
+            self.shift = np.array(vectors[0], dtype=np.float64)
         if np.any(rows[1:] < rows[:-1]):  # group each row's vectors (a load's usually are already)
             order = np.argsort(rows, kind="stable")
-            rows, centred = rows[order], centred[order]
+            rows, vectors = rows[order], vectors[order]
         starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
         ends = np.r_[starts[1:], len(rows)]
+        self.reserve(int(rows[-1]))
         self.public_counts[rows[starts]] += ends - starts
-        self.public_sums[rows[starts]] += grouped_sums(centred, starts, ends)
+        for low, high, first, last in run_steps(starts, len(rows)):
+            centred = np.subtract(vectors[low:high], self.shift, dtype=np.float64)
+            self.outer += centred.T @ centred
+            runs = slice(first, last)
+            self.public_sums[rows[starts[runs]]] += grouped_sums(centred, starts[runs] - low, ends[runs] - low)
 
     def full(self) -> tuple[np.ndarray, np.ndarray]:
         """Counts and sums of every reference, all guilds together, per row (copies only when guilds have some)."""
@@ -167,8 +197,12 @@ class BlockStats:
         used = counts > 0
         if int(np.count_nonzero(counts >= 2)) < MIN_CHARACTERS_FOR_WHITENING:
             return None
-        scaled = sums[used] / np.sqrt(counts[used])[:, None]
-        scatter = self.outer - scaled.T @ scaled
+        between = np.zeros_like(self.outer)
+        for step in row_steps(_used_rows(counts)):
+            chosen = used[step]
+            scaled = sums[step][chosen] / np.sqrt(counts[step][chosen])[:, None]
+            between += scaled.T @ scaled
+        scatter = self.outer - between
         return (scatter + scatter.T) / (2 * (int(counts.sum()) - int(np.count_nonzero(used))))
 
 
@@ -229,21 +263,38 @@ def rms_scale(stats: BlockStats, whitening: np.ndarray) -> float:
 
     For one reference z = W x of character c: sum over every c' of |z - p_c'|^2 = C|z|^2 - 2 z.P + S2, with P the
     sum of the C profiles and S2 the sum of their squared norms; the c' = c term is subtracted per character.
-    Summed over references that is a few matrix products over the rows: no loop over characters.
+    Summed over references that is sums over the rows, taken ROW_STEP rows at a time: no loop over characters,
+    no temporary of every row.
     """
     counts, sums = stats.full()
-    used = counts > 0
-    count = int(np.count_nonzero(used))
+    count = int(np.count_nonzero(counts))
     if count < 2 or stats.shift is None:
         return 1.0
-    n = counts[used].astype(np.float64)
-    whitened_sums = sums[used] @ whitening.T  # in the shifted frame; distances do not depend on the frame
-    profiles = whitened_sums / n[:, None]
-    squared = np.square(profiles).sum(axis=1)
+    profile_sum = np.zeros(stats.dim)  # P
+    whitened_total = np.zeros(stats.dim)  # sum over characters of W (sum of their references)
+    own, squares_total, weighted_squares = 0.0, 0.0, 0.0  # sum of z.p_c (by character), S2, sum of n |p_c|^2
+    for step in row_steps(_used_rows(counts)):
+        n = counts[step].astype(np.float64)
+        used = n > 0
+        n = n[used]
+        whitened_sums = sums[step][used] @ whitening.T  # in the shifted frame; distances do not depend on it
+        profiles = whitened_sums / n[:, None]
+        squared = np.einsum("ij,ij->i", profiles, profiles)
+        profile_sum += profiles.sum(axis=0)
+        whitened_total += whitened_sums.sum(axis=0)
+        own += float(np.einsum("ij,ij->", whitened_sums, profiles))
+        squares_total += float(squared.sum())
+        weighted_squares += float(n @ squared)
     every_ref = float(np.sum((whitening.T @ whitening) * stats.outer))  # sum over refs of |W x~|^2
-    profile_sum = profiles.sum(axis=0)
+    references = float(counts.sum())
     total = (count - 1) * every_ref
-    total += -2 * float(np.sum(whitened_sums * (profile_sum[None, :] - profiles)))
-    total += float(np.sum(n * (squared.sum() - squared)))
-    pairs = float(n.sum()) * (count - 1)
+    total += -2 * (float(whitened_total @ profile_sum) - own)
+    total += references * squares_total - weighted_squares
+    pairs = references * (count - 1)
     return float(np.sqrt(max(total, 0.0) / pairs))
+
+
+def _used_rows(counts: np.ndarray) -> int:
+    """Rows up to the last one in use: the room reserved after it is never read (nor faulted in)."""
+    used = np.flatnonzero(counts)
+    return int(used[-1]) + 1 if len(used) else 0

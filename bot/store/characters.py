@@ -15,10 +15,9 @@ from bot.store.records import CharacterRecord, ReferenceRecord, ReferenceStatus
 from bot.store.reference_columns import (
     ReferenceColumns,
     approved_model_counts,
-    approved_owners,
     count_references,
     joined_columns,
-    read_characters_of,
+    read_characters,
     stream_reference_columns,
 )
 from bot.store.scopes import ensure_name_free, scope_key, visible_character
@@ -57,12 +56,12 @@ class CharacterOperations(StoreSessions):
     async def gallery_stream(
         self, *, tagger: str, embedder: str | None, features: str | None
     ) -> AsyncIterator[tuple[dict[int, CharacterRecord], int, AsyncIterator[ReferenceColumns]]]:
-        """A gallery's load: the characters with approved references of these models, how many references, then
-        those references as partitions of columns, all in one read transaction and four queries whatever the
+        """A gallery's load: every character, how many approved references these models made, then those
+        references as partitions of columns, all in one read transaction and four queries whatever the
         gallery's size (bot/store/reference_columns.py). Consume the partitions inside the `async with`.
         """
         async with self._reading() as session:
-            characters = await read_characters_of(session, approved_owners(tagger, embedder))
+            characters = await read_characters(session)
             count = await count_references(session, tagger=tagger, embedder=embedder)
             partitions = stream_reference_columns(session, tagger=tagger, embedder=embedder, features=features)
             yield characters, count, partitions

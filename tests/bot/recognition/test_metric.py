@@ -7,10 +7,12 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from bot.recognition import metric
 from bot.recognition.block_index import BlockIndex
+from bot.recognition.block_rows import profile_rows
 from bot.recognition.blocks import TAGS_BLOCK, fit_blocks
 from bot.recognition.gallery import Gallery
-from bot.recognition.metric import BlockStats, fit_block, grouped_sums, whitening_matrix
+from bot.recognition.metric import BlockStats, fit_block, grouped_sums, run_steps, whitening_matrix
 from bot.recognition.vocabulary import Vocabulary
 from tests.bot.records import approved_reference, character
 
@@ -145,7 +147,9 @@ def test_a_newcomer_is_ranked_at_once_with_the_fit_in_hand_when_refitting_is_dea
     assert made.blocks.stale  # served by the old fit; the refit waits for a thread
 
 
-def test_vectorised_statistics_equal_the_definitions() -> None:
+@pytest.mark.parametrize("step", [metric.ROW_STEP, 2])
+def test_vectorised_statistics_equal_the_definitions(step: int, monkeypatch) -> None:
+    monkeypatch.setattr(metric, "ROW_STEP", step)  # the fit's sums over rows, taken in steps of 2 rows
     rng = np.random.default_rng(5)
     stats = BlockStats(3)
     vectors = {c: rng.normal(c, 0.5, size=(4, 3)) for c in range(4)}
@@ -163,6 +167,13 @@ def test_vectorised_statistics_equal_the_definitions() -> None:
         if other != c
     ]
     assert fitted.scale == pytest.approx(float(np.sqrt(np.mean(np.square(pairs)))))
+    centred = np.concatenate([rows - rows.mean(axis=0) for rows in vectors.values()])
+    np.testing.assert_allclose(stats.within_covariance(), centred.T @ centred / (len(centred) - 4), atol=1e-9)
+    profiles, squares = profile_rows(stats, fitted)
+    public = np.stack([whitening @ (means[c] - stats.shift) for c in range(3)])  # in the statistics' frame; the
+    # guild's character has no public profile
+    np.testing.assert_allclose(profiles[:4], np.r_[public, np.zeros((1, 3))], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(squares[:4], np.square(profiles[:4]).sum(axis=1), rtol=1e-5)
 
 
 def test_a_mirrored_view_counts_in_the_metric_and_the_profile_and_leaves_with_its_reference() -> None:
@@ -183,7 +194,9 @@ def test_a_mirrored_view_counts_in_the_metric_and_the_profile_and_leaves_with_it
     assert made.blocks.stats["face"].total == before
 
 
-def test_statistics_added_at_once_equal_those_added_one_by_one() -> None:
+@pytest.mark.parametrize("step", [metric.ROW_STEP, 7])
+def test_statistics_added_at_once_equal_those_added_one_by_one(step: int, monkeypatch) -> None:
+    monkeypatch.setattr(metric, "ROW_STEP", step)  # in steps of about 7 vectors, cut between characters
     rng = np.random.default_rng(8)
     rows = rng.integers(0, 30, size=200)
     vectors = rng.normal(size=(200, 4))
@@ -205,6 +218,17 @@ def test_repeated_pictures_do_not_make_a_degenerate_whitening() -> None:
             stats.add(row, np.asarray(vector) + 1e-9 * np.random.default_rng(row).normal(size=3))
     fitted = fit_block(stats, shrink=0.5)
     assert not fitted.whitened and fitted.scale < 10
+
+
+@pytest.mark.parametrize("sizes", [[5] * 9, [1, 3, 17, 2, 40, 16, 1], [1], [12]])
+def test_steps_over_runs_cover_the_rows_and_cut_only_where_a_run_starts(sizes: list[int]) -> None:
+    starts = np.r_[0, np.cumsum(sizes)[:-1]]
+    steps = list(run_steps(starts, sum(sizes), step=10))
+    assert [low for low, *_ in steps] == [0] + [high for _, high, *_ in steps[:-1]]  # consecutive
+    assert steps[-1][1] == sum(sizes) and steps[-1][3] == len(sizes)
+    for low, high, first, last in steps:
+        assert low == starts[first] and (last == len(sizes) or high == starts[last])  # whole runs only
+        assert starts[last - 1] < low + 10  # its runs start within its 10 rows (the last may run on past them)
 
 
 @pytest.mark.parametrize("sizes", [[5] * 40, [1, 3, 17, 2, 40, 16, 1], [1]])
