@@ -130,8 +130,7 @@ class Gallery(FaceMatching, TagExplanations):
         known = np.fromiter((owner in characters for owner in owners.tolist()), bool, len(owners))[inverse]
         if not known.all():
             columns = take_columns(columns, np.flatnonzero(known))
-        held = [i for i in columns.ids.tolist() if i in self._table] if len(self._table) else []  # a load's first
-        for reference_id in held:
+        for reference_id in self._table.held(columns.ids):
             self.remove_reference(reference_id)
         add_columns(self, characters, columns)
         return len(columns)

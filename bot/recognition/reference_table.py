@@ -55,6 +55,8 @@ class ReferenceTable:
         self._row_of: dict[int, int] = {}
         self._size = 0
         self._dead = 0
+        self._largest = -1
+        """No id above this was ever appended (removals leave it: it bounds, it does not count)."""
         self.ids = np.zeros(0, dtype=np.int64)
         self.owners = np.zeros(0, dtype=np.int64)
         self.scopes = np.zeros(0, dtype=np.int64)
@@ -66,6 +68,13 @@ class ReferenceTable:
 
     def __contains__(self, reference_id: int) -> bool:
         return reference_id in self._row_of
+
+    def held(self, reference_ids: np.ndarray) -> list[int]:
+        """Which of these ids the table holds. A load's partitions come in ascending id, each past every id held
+        so far, which one comparison tells (looking each up cost 0.2 s of a 500,000-reference start-up)."""
+        if not len(reference_ids) or int(np.min(reference_ids)) > self._largest:
+            return []
+        return [i for i in reference_ids.tolist() if i in self._row_of]
 
     def append(self, ids: np.ndarray, owners: np.ndarray, scopes: np.ndarray, columns: Mapping[str, Column]) -> None:
         """Add a batch of new references (ids not yet held; their characters, scopes) with their blocks."""
@@ -81,6 +90,8 @@ class ReferenceTable:
                 self._matrices[name][start + rows] = vectors
                 self._present[name][start + rows] = True
             self._size = start + count
+            if count:
+                self._largest = max(self._largest, int(ids.max()))
             self._row_of.update(zip(ids.tolist(), range(start, start + count), strict=True))
 
     def add(self, reference_id: int, owner: int, scope: int | None, blocks: Mapping[str, np.ndarray]) -> None:

@@ -57,19 +57,27 @@ def add_columns(gallery: Gallery, characters: Mapping[int, CharacterRecord], col
 def _add_entries(
     entries: dict[int, CharacterEntry], characters: Mapping[int, CharacterRecord], columns: ReferenceColumns
 ) -> None:
-    """Which character holds which reference (and its guild): one dict update per character."""
-    order = np.argsort(columns.owners, kind="stable")
-    owners = columns.owners[order]
+    """Which character holds which reference (and its guild): one dict made or updated per character."""
+    owners = columns.owners
+    order = None if np.all(owners[1:] >= owners[:-1]) else np.argsort(owners, kind="stable")  # a load's are sorted
+    if order is not None:
+        owners = owners[order]
     starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
     ends = np.r_[starts[1:], len(owners)]
-    ids = columns.ids[order].tolist()
-    guilds = [None if scope == NO_GUILD else scope for scope in columns.scopes[order].tolist()]
+    ids = (columns.ids if order is None else columns.ids[order]).tolist()
+    scopes = columns.scopes if order is None else columns.scopes[order]
+    if np.all(scopes == NO_GUILD):
+        guilds: list[int | None] = [None] * len(ids)
+    else:
+        guilds = [None if scope == NO_GUILD else scope for scope in scopes.tolist()]
     for owner, start, end in zip(owners[starts].tolist(), starts.tolist(), ends.tolist(), strict=True):
+        held = zip(ids[start:end], guilds[start:end], strict=True)
         entry = entries.get(owner)
         if entry is None:
-            entry = entries[owner] = CharacterEntry(characters[owner])
+            entries[owner] = CharacterEntry(characters[owner], dict(held))
+            continue
         entry.character = characters[owner]
-        entry.references.update(zip(ids[start:end], guilds[start:end], strict=True))
+        entry.references.update(held)
         entry.profiles.clear()
 
 

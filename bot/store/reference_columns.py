@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.driver_rows import driver_partitions
@@ -62,33 +62,36 @@ async def stream_reference_columns(
     a gallery that ranks by tags never compares them.
     """
     table = Reference.__table__
-    wanted = [table.c.id, table.c.character_id, table.c.guild_id, table.c.tag_vector, table.c.tag_dims]
-    wanted += [table.c.features, table.c.blocks]
+    scope = func.coalesce(table.c.guild_id, NO_GUILD)
+    wanted = [table.c.id, table.c.character_id, scope, table.c.tag_vector, table.c.tag_dims]
+    if features is not None:  # only the requested recipe's blocks come back; a gallery without one reads none
+        wanted.append(case((table.c.features == features, table.c.blocks)))
     if embedder is not None:
         wanted += [table.c.embedding, table.c.embedding_dims, table.c.face_embedding]
     statement = select(*wanted).where(*_made_by(tagger, embedder)).order_by(table.c.id)
     async for rows in driver_partitions(session, statement, PARTITION):
-        yield _decoded(list(zip(*rows, strict=True)), features)
+        yield _decoded(list(zip(*rows, strict=True)), blocks=features is not None, embeddings=embedder is not None)
 
 
-def _decoded(columns: list[tuple], features: str | None) -> ReferenceColumns:
-    """One partition's rows (as columns of values) decoded into arrays."""
-    ids, owners, guilds, tag_blobs, tag_dims, recipes, block_blobs = columns[:7]
-    chosen = [blob if recipe == features else None for recipe, blob in zip(recipes, block_blobs, strict=True)]
-    embeddings = faces = None
-    if len(columns) > 7:
-        embedding_blobs, embedding_dims, face_blobs = columns[7:]
+def _decoded(columns: list[tuple], *, blocks: bool, embeddings: bool) -> ReferenceColumns:
+    """One partition's rows (as columns of values, in `stream_reference_columns`' order) decoded into arrays."""
+    ids, owners, scopes, tag_blobs, tag_dims = columns[:5]
+    rest = iter(columns[5:])
+    block_blobs = next(rest) if blocks else ()
+    embedded = faces = None
+    if embeddings:
+        embedding_blobs, embedding_dims, face_blobs = rest
         dims = _one(embedding_dims, "embedding")
-        embeddings = (np.arange(len(ids)), decode_matrix(embedding_blobs, dims))
+        embedded = (np.arange(len(ids)), decode_matrix(embedding_blobs, dims))
         with_face = np.flatnonzero([bool(blob) for blob in face_blobs])
         faces = (with_face, decode_matrix([face_blobs[i] for i in with_face], dims))
     return ReferenceColumns(
         ids=np.asarray(ids, dtype=np.int64),
         owners=np.asarray(owners, dtype=np.int64),
-        scopes=np.asarray([NO_GUILD if guild is None else guild for guild in guilds], dtype=np.int64),
+        scopes=np.asarray(scopes, dtype=np.int64),
         tags=decode_matrix(tag_blobs, _one(tag_dims, "tag vector")),
-        blocks=decode_block_matrices(chosen),
-        embeddings=embeddings,
+        blocks=decode_block_matrices(block_blobs),
+        embeddings=embedded,
         faces=faces,
     )
 

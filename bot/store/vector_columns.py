@@ -20,10 +20,14 @@ CHUNK_ROWS = 65_536
 def decode_matrix(blobs: Sequence[bytes], dims: int) -> np.ndarray:
     """An (n, dims) float32 matrix of `decode_vector` blobs, float16 and float32 mixed; refuses a wrong length."""
     matrix = np.empty((len(blobs), dims), dtype=np.float32)
-    if not blobs:
+    if not len(blobs):
         return matrix
     sizes = np.fromiter(map(len, blobs), dtype=np.int64, count=len(blobs))
-    for size in np.unique(sizes).tolist():
+    lengths = np.unique(sizes).tolist()
+    if len(lengths) == 1:  # one width (a load's usual case): one join, one cast, no per-row indexing
+        values = np.frombuffer(b"".join(blobs), dtype=stored_dtype(lengths[0], dims))
+        return values.reshape(len(blobs), dims).astype(np.float32)
+    for size in lengths:
         dtype = stored_dtype(size, dims)
         rows = np.flatnonzero(sizes == size)
         values = np.frombuffer(b"".join([blobs[row] for row in rows.tolist()]), dtype=dtype)

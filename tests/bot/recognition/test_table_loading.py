@@ -101,6 +101,8 @@ def test_the_table_finds_rows_by_id_through_growth_and_compaction() -> None:
     assert positions.tolist() == [2] and vectors.tolist() == [[9.0]]
     assert table.owner(count) == count % 7 and table.owner(5) is None
     assert len(table) == count + 1 - (2 * COMPACT_MIN + 9)
+    assert table.held(np.array([5, count, count + 1, count + 2])) == [count, count + 1]  # 5 was removed
+    assert table.held(np.array([count + 2, count + 9])) == []  # past every id appended
 
 
 def test_references_of_a_character_missing_from_the_load_are_left_out() -> None:
