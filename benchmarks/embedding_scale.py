@@ -5,7 +5,7 @@ Run from the repository root (needs the `scale` extra for the shortlist):
 Each size builds a `Gallery` of rows / 5 characters x 5 references of 768-d embeddings (random unit
 centres, references and queries at cosine about 0.8 to their centre), with a 1 - cosine "metric" of the CCIP
 metric's signature (`differences_to`; the real model's cost and its shortlist recall are not measured here),
-and measures (over QUERIES queries):
+and measures (over QUERIES queries, or `--queries`):
 - `build_s`: `Gallery.add_columns` of every reference (the store load's path); `ann_build_s`: the shortlist's
   build in its thread (training its inverted lists, then adding every row), until it has indexed every row;
   `ann_lists` / `ann_probes`: its lists, and the lists a query scans;
@@ -19,7 +19,8 @@ and measures (over QUERIES queries):
   `approve_pending`: how many of the 5 ranked before the shortlist had indexed the new row;
 - `loop_lag_ms` / `loop_lag_p99_ms`: the event loop's worst / 99th-percentile delay (a 1 ms ticker task) while
   shortlist rankings run; `exact_loop_lag_ms` / `exact_loop_lag_p99_ms`: the same while exact ones run;
-  `idle_loop_lag_ms`: the worst over 1 s with nothing running (the machine's own noise: the cores are shared);
+  `idle_loop_lag_ms` / `idle_loop_lag_p99_ms`: the same over `--idle-s` (1 s) with nothing running (the machine's
+  own noise: the cores are shared; a window as long as the exact phase's meets the machine's rarer stalls too);
 - `rss_mb`: the process's peak resident memory after the build (the benchmark's own data included);
 - `load_avg`: the machine's 1-minute load average before the build and at the end.
 """
@@ -199,7 +200,9 @@ async def approve(gallery: Gallery, rng: np.random.Generator, character_id: int,
     return {"ms": (done - start) * 1000, "add_ms": (added - start) * 1000, "pending": pending}
 
 
-async def measure(rows: int, noise: float, ann_min_rows: int | None, settings: str = "") -> dict[str, object]:
+async def measure(
+    rows: int, noise: float, ann_min_rows: int | None, settings: str = "", queries: int = QUERIES, idle_s: float = 1.0
+) -> dict[str, object]:
     """Every figure of one size."""
     load_before = os.getloadavg()[0]
     gallery, centres, vectors, build_s = build(rows, noise, ann_min_rows)
@@ -208,11 +211,11 @@ async def measure(rows: int, noise: float, ann_min_rows: int | None, settings: s
     ann_build_s = time.perf_counter() - start
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     rng = np.random.default_rng(1)
-    picks = rng.integers(len(centres), size=QUERIES)
+    picks = rng.integers(len(centres), size=queries)
     spread = noise / float(np.sqrt(DIM))
     queries = [unit(centres[i] + rng.standard_normal(DIM, dtype=np.float32) * spread).astype(np.float32) for i in picks]
     async with Ticker() as idle:
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(idle_s)
     async with Ticker() as exact_ticks:
         exact_times, exact_tops = await timed(gallery, queries, exhaustive=True)
     async with Ticker() as ann_ticks:
@@ -247,6 +250,7 @@ async def measure(rows: int, noise: float, ann_min_rows: int | None, settings: s
         "exact_loop_lag_ms": exact_ticks.worst_ms(),
         "exact_loop_lag_p99_ms": exact_ticks.p99_ms(),
         "idle_loop_lag_ms": idle.worst_ms(),
+        "idle_loop_lag_p99_ms": idle.p99_ms(),
         "rss_mb": round(rss_mb),
         "load_avg": [round(load_before, 1), round(os.getloadavg()[0], 1)],
         "switch_interval_ms": round(sys.getswitchinterval() * 1000, 2),
@@ -261,13 +265,16 @@ def main() -> None:
     parser.add_argument("--noise", type=float, default=0.75, help="reference spread around its centre (norm)")
     parser.add_argument("--ann-min-rows", type=int, default=1, help="0: exact search only")
     parser.add_argument("--sweep", default="", help="more probes:rows settings to measure, e.g. 250:64")
+    parser.add_argument("--queries", type=int, default=QUERIES, help="queries per phase")
+    parser.add_argument("--idle-s", type=float, default=1.0, help="idle ticker window (s), e.g. the exact phase's")
     parser.add_argument("--switch-interval", type=float, help="sys.setswitchinterval (s) for the run; default: 0.005")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if args.switch_interval:
         sys.setswitchinterval(args.switch_interval)
     threshold = args.ann_min_rows or None
-    rows = [asyncio.run(measure(int(size), args.noise, threshold, args.sweep)) for size in args.rows.split(",")]
+    sizes = args.rows.split(",")
+    rows = [asyncio.run(measure(int(n), args.noise, threshold, args.sweep, args.queries, args.idle_s)) for n in sizes]
     print_rows(rows, as_json=args.json)
 
 

@@ -12,7 +12,7 @@ import sys
 import numpy as np
 import pytest
 
-from bot.recognition import ann, embedding_index
+from bot.recognition import ann, embedding_index, embedding_rows
 from bot.recognition.embedding_index import EVERY_GUILD, EmbeddingIndex
 from bot.recognition.gallery import Gallery
 from bot.recognition.vocabulary import Vocabulary
@@ -212,3 +212,26 @@ def test_a_large_index_holds_float16_until_a_vector_would_not_survive_it() -> No
     index.add_rows(np.array([9]), np.array([11]), np.array([EVERY_GUILD]), np.array([EVERY_GUILD]), huge[None, :])
     assert index.view(None).vectors.dtype == np.float32  # 1e6 is beyond float16: float32 from now on
     np.testing.assert_array_equal(index.vectors_of([9, 0]), np.stack([huge, small[0].astype(np.float16)]))
+
+
+def test_widened_differences_equal_the_metric_on_the_rows_whatever_the_chunks(monkeypatch) -> None:
+    """Through the reused buffer, chunk by chunk, with and without a row selection, the metric's own answer;
+    even a metric that answers with a view of the rows it was given (the buffer is refilled after)."""
+    monkeypatch.setattr(embedding_rows, "WIDEN_ROWS", 7)
+    rng = np.random.default_rng(5)
+    vectors = rng.normal(size=(40, DIM)).astype(np.float16)
+    query = rng.normal(size=DIM).astype(np.float32)
+    rows = np.sort(rng.choice(40, size=23, replace=False))
+
+    class FirstColumn:
+        def differences_to(self, query: np.ndarray, references: np.ndarray) -> np.ndarray:
+            assert references.dtype == np.float32 and references.flags.c_contiguous
+            return references[:, 0]
+
+    widen = embedding_rows.widened_differences
+    wide = vectors.astype(np.float32)
+    for metric in (CosineMetric(), FirstColumn()):
+        for picked, found in ((wide, widen(metric, query, vectors)), (wide[rows], widen(metric, query, vectors, rows))):
+            assert np.allclose(found, metric.differences_to(query, picked), rtol=0, atol=1e-6)
+        assert np.array_equal(widen(FirstColumn(), query, vectors, rows), wide[rows, 0])
+    assert embedding_rows.widened_differences(CosineMetric(), query, vectors, rows[:0]).shape == (0,)
