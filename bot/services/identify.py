@@ -16,7 +16,6 @@ from bot.recognition.cutoff import UNCALIBRATED_NOTE
 from bot.recognition.gallery import Gallery
 from bot.recognition.ranking import SHOWN, RankedCharacter, Ranking, RankingSnapshot
 from bot.recognition.tagger_characters import ModelCharacter, model_characters
-from bot.services.exact_threads import run_exact
 from bot.services.results import IdentifyResult, Match, RegionResult
 from bot.store.names import name_key
 from models.errors import ModelUnavailable
@@ -101,16 +100,13 @@ async def rank_region(
     The snapshot is taken here, on the event loop, where the gallery changes; only the finished snapshot
     goes to a worker thread, so the thread never reads the gallery while an approval edits it. A face crop
     (`box` set) meets the references' face embeddings, the whole picture their whole ones (face_matching.py).
-    `exhaustive` ranks every character exactly (whynot's question), never from an approximate shortlist, on
-    the exact rankings' own threads (bot/services/exact_threads.py: one BLAS thread each, a core left to the loop).
+    `exhaustive` ranks every character exactly (whynot's question), never from an approximate shortlist.
     """
     await refit_off_loop(gallery)
     take = gallery.face_snapshot if region.box is not None else gallery.snapshot
     snapshot = take(region.tag_probs, guild_id=guild_id, embedding=region.embedding, blocks=region.blocks)
     if exhaustive and snapshot.references is not None:
         snapshot = replace(snapshot, references=snapshot.references.exact())
-        if snapshot.calls_model or snapshot.heavy:
-            return await run_exact(finish, snapshot)
     if snapshot.calls_model or snapshot.heavy:
         return await asyncio.to_thread(finish, snapshot)
     return snapshot.rank()

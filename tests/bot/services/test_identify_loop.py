@@ -24,7 +24,6 @@ from bot.recognition.blocks import TAGS_BLOCK
 from bot.recognition.gallery import Gallery
 from bot.recognition.ranking import Ranking
 from bot.recognition.vocabulary import Vocabulary
-from bot.services import exact_threads
 from bot.services import identify as identify_module
 from bot.services.identify import IdentifyService
 from bot.services.results import IdentifyResult
@@ -175,33 +174,3 @@ async def test_the_block_metric_is_refitted_in_a_thread_after_a_change(monkeypat
     assert ranking.candidates[0].character.name == "C2"
     assert threads and threading.get_ident() not in threads
     assert not gallery.blocks.stale  # installed: the snapshot did not fit again on the loop
-
-
-async def test_exact_rankings_run_on_their_own_threads_and_others_on_the_default_ones(
-    slow_metric: CcipMetric, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """whynot's exact ranking runs where BLAS keeps to one thread (exact_threads.py); a shortlist ranking does not."""
-    gallery = slow_gallery(slow_metric)
-    seen: list[str] = []
-    real_finish = identify_module.finish
-
-    def recording_finish(snapshot):
-        seen.append(threading.current_thread().name)
-        return real_finish(snapshot)
-
-    monkeypatch.setattr(identify_module, "finish", recording_finish)
-    region = query_analysis(slow_metric).whole
-    exact = await identify_module.rank_region(gallery, region, exhaustive=True)
-    usual = await identify_module.rank_region(gallery, region)
-    assert [c.character.name for c in exact.candidates] == [c.character.name for c in usual.candidates] == ["Ada", "Bo"]
-    assert seen[0].startswith("exact-ranking") and not seen[1].startswith("exact-ranking")
-
-
-def test_one_blas_thread_takes_effect_where_openblas_is_loaded() -> None:
-    """The setting is per thread and best-effort: it never raises, and takes effect only where OpenBLAS is loaded."""
-    found: list[bool] = []
-    helper = threading.Thread(target=lambda: found.append(exact_threads.one_blas_thread()))
-    helper.start()
-    helper.join()
-    assert found in ([True], [False])
-    assert found == [False] or exact_threads._loaded_openblas()
