@@ -15,7 +15,7 @@ from bot.store.records import CharacterRecord, ReferenceRecord, ReferenceStatus
 from bot.store.reference_columns import (
     ReferenceColumns,
     approved_model_counts,
-    count_references,
+    count_approved,
     joined_columns,
     read_characters,
     stream_reference_columns,
@@ -56,13 +56,15 @@ class CharacterOperations(StoreSessions):
     async def gallery_stream(
         self, *, tagger: str, embedder: str | None, features: str | None
     ) -> AsyncIterator[tuple[dict[int, CharacterRecord], int, AsyncIterator[ReferenceColumns]]]:
-        """A gallery's load: every character, how many approved references these models made, then those
-        references as partitions of columns, all in one read transaction and four queries whatever the
-        gallery's size (bot/store/reference_columns.py). Consume the partitions inside the `async with`.
+        """A gallery's load: every character, how many approved references the store holds (of any model: at
+        least the load's, so room for them is made once, and more when other models made some), then the
+        references of these models as partitions of columns, all in one read transaction and four queries
+        whatever the gallery's size (bot/store/reference_columns.py). Consume the partitions inside the
+        `async with`.
         """
         async with self._reading() as session:
             characters = await read_characters(session)
-            count = await count_references(session, tagger=tagger, embedder=embedder)
+            count = await count_approved(session)
             partitions = stream_reference_columns(session, tagger=tagger, embedder=embedder, features=features)
             yield characters, count, partitions
 

@@ -10,6 +10,7 @@ Elsewhere (PostgreSQL) rows stream through SQLAlchemy's server-side cursor, whos
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
 
 from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,3 +37,10 @@ async def driver_partitions(session: AsyncSession, statement: Select, size: int)
             yield rows
     finally:
         await cursor.close()
+
+
+def utc_datetime(value: datetime | str) -> datetime:
+    """An aware UTC datetime from a driver's value: SQLite hands back the text SQLAlchemy stored (UTC, naive: see
+    bot/store/tables.py `UTCDateTime`), other drivers a datetime."""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

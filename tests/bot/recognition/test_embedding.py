@@ -219,7 +219,7 @@ class _Store:
         async def partitions():
             yield record_columns(pairs, features)
 
-        yield {c.id: c for c, _ in pairs}, len(pairs), partitions()
+        yield {c.id: c for c, _ in pairs}, len(self.references), partitions()
 
     async def approved_model_counts(self) -> Counter[tuple[str, str | None]]:
         return Counter((r.tagger, r.embedder) for r in self.references)

@@ -82,3 +82,24 @@ async def test_a_load_reads_the_store_in_a_few_queries_whatever_the_number_of_ch
     many, thirty = await statements_to_load()
     assert (three, thirty) == (3, 30)
     assert many == few  # no query per character
+
+
+async def test_references_of_other_models_are_counted_per_model_only_when_there_are_some(
+    store: CharacterStore, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    asked = []
+    per_model = store.approved_model_counts
+
+    async def counted() -> dict[tuple[str, str | None], int]:
+        asked.append(True)
+        return await per_model()
+
+    monkeypatch.setattr(store, "approved_model_counts", counted)
+    for index in range(3):
+        await enroll_sample(store, f"Character {index}", seed=index + 1)
+    gallery = await load_gallery(store, VOCABULARY)
+    assert (len(gallery), gallery.skipped, asked) == (3, 0, [])  # every approved reference was read: no full count
+    await enroll_sample(store, "Stale", seed=9, tagger="older-tagger@0")
+    gallery = await load_gallery(store, VOCABULARY)
+    assert (len(gallery), gallery.skipped, len(asked)) == (3, 1, 1)
+    assert "older-tagger@0" in caplog.text and "waifu-bot reindex" in caplog.text

@@ -107,6 +107,9 @@ async def test_model_counts_say_what_other_models_made(store: CharacterStore) ->
     await fill(store)
     counts = await store.approved_model_counts()
     assert counts == {(TAGGER, None): 4, (TAGGER, EMBEDDER): 2, ("other@1", None): 1}
+    async with store.gallery_stream(tagger=TAGGER, embedder=None, features=None) as (_, approved, partitions):
+        assert approved == sum(counts.values())  # the cheap total a load reserves for and compares first
+        assert sum([len(part) async for part in partitions]) == 6
 
 
 async def test_a_load_in_many_partitions_equals_adding_each_record(
