@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bot.recognition.metric import BlockStats, FittedBlock, row_steps
+from bot.recognition.metric import BlockStats, FittedBlock, row_steps, used_rows
 
 
 @dataclass(frozen=True, eq=False)
@@ -32,8 +32,7 @@ def profile_rows(stats: BlockStats, block: FittedBlock) -> tuple[np.ndarray, np.
     counts = stats.public_counts
     profiles = np.zeros(stats.public_sums.shape, dtype=np.float32)
     squares = np.zeros(len(counts), dtype=np.float32)
-    used = np.flatnonzero(counts)
-    for step in row_steps(int(used[-1]) + 1 if len(used) else 0):
+    for step in row_steps(used_rows(counts)):
         means = stats.public_sums[step] / np.maximum(counts[step], 1)[:, None]
         chunk = (means @ block.whitening.T).astype(np.float32)
         chunk[counts[step] == 0] = 0.0

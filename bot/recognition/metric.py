@@ -36,8 +36,8 @@ PADDED_GROUP = 16
 ROW_STEP = 4096
 """Rows per step of the maths over many rows (a load's statistics, a fit): its float64 temporaries stay a few
 MB and are reused step after step. Why: fresh pages are dear on the 2-core VM (about 2.5 ms per MB faulted in),
-so one [500,000, 145] float64 temporary cost more than its arithmetic; stepping made a 100k-character load's
-statistics 3x faster (benchmarks/README.md, gallery_load)."""
+so one [500,000, 145] float64 temporary cost more than its arithmetic; stepping halved a 100k-character load's
+statistics (2.1 s to 1.0 s) and the first fit (1.3 s to 0.4-0.6 s; benchmarks/README.md, gallery_load)."""
 
 
 def row_steps(size: int, step: int | None = None) -> Iterator[slice]:
@@ -198,7 +198,7 @@ class BlockStats:
         if int(np.count_nonzero(counts >= 2)) < MIN_CHARACTERS_FOR_WHITENING:
             return None
         between = np.zeros_like(self.outer)
-        for step in row_steps(_used_rows(counts)):
+        for step in row_steps(used_rows(counts)):
             chosen = used[step]
             scaled = sums[step][chosen] / np.sqrt(counts[step][chosen])[:, None]
             between += scaled.T @ scaled
@@ -273,7 +273,7 @@ def rms_scale(stats: BlockStats, whitening: np.ndarray) -> float:
     profile_sum = np.zeros(stats.dim)  # P
     whitened_total = np.zeros(stats.dim)  # sum over characters of W (sum of their references)
     own, squares_total, weighted_squares = 0.0, 0.0, 0.0  # sum of z.p_c (by character), S2, sum of n |p_c|^2
-    for step in row_steps(_used_rows(counts)):
+    for step in row_steps(used_rows(counts)):
         n = counts[step].astype(np.float64)
         used = n > 0
         n = n[used]
@@ -294,7 +294,7 @@ def rms_scale(stats: BlockStats, whitening: np.ndarray) -> float:
     return float(np.sqrt(max(total, 0.0) / pairs))
 
 
-def _used_rows(counts: np.ndarray) -> int:
+def used_rows(counts: np.ndarray) -> int:
     """Rows up to the last one in use: the room reserved after it is never read (nor faulted in)."""
     used = np.flatnonzero(counts)
     return int(used[-1]) + 1 if len(used) else 0

@@ -2,7 +2,7 @@
 
 Why: SQLAlchemy wraps every row it hands back in a `Row` and passes each through the result machinery; for the
 500,000 references of a 100k-character gallery that cost about 0.5 s of a start-up (1.7 s against 1.2 s for the
-rows alone, benchmarks/README.md). On SQLite the statement runs on the session's own driver connection (the
+rows alone). On SQLite the statement runs on the session's own driver connection (the
 same transaction, so the same snapshot as the session's other reads) and its tuples come back as they are.
 Elsewhere (PostgreSQL) rows stream through SQLAlchemy's server-side cursor, whose rows are tuples too.
 """
@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.store.tables import as_utc
 
 
 async def driver_partitions(session: AsyncSession, statement: Select, size: int) -> AsyncIterator[Sequence[tuple]]:
@@ -47,4 +49,4 @@ def utc_datetime(value: datetime | str) -> datetime:
         if value[-6:-5] in ("+", "-") or value.endswith("Z"):  # text that carries its own offset
             return datetime.fromisoformat(value).astimezone(UTC)
         return datetime.fromisoformat(value + "+00:00")
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return as_utc(value)

@@ -141,7 +141,8 @@ async def read_characters(session: AsyncSession) -> dict[int, CharacterRecord]:
         aliases_of[character_id].append(alias)
     wanted = (characters.c.id, characters.c.name, characters.c.series, characters.c.guild_id, characters.c.created_at)
     found: dict[int, CharacterRecord] = {}
-    async for rows in driver_partitions(session, select(*wanted), PARTITION):  # the driver's tuples: 0.3 s less
+    # The driver's tuples: SQLAlchemy's rows took 0.39 s for 100,000 characters, the driver's 0.09 s.
+    async for rows in driver_partitions(session, select(*wanted), PARTITION):
         for character_id, name, series, guild_id, created_at in rows:
             found[character_id] = CharacterRecord(
                 id=character_id,
