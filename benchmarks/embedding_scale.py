@@ -17,10 +17,12 @@ and measures (over QUERIES queries, or `--queries`):
 - `approve_ms` (median of 5; `approve_max_ms`): one approval (`Gallery.add`) plus the next ranking, until the
   new character leads; `approve_add_ms`: the approval's own time on the loop (worst of 5);
   `approve_pending`: how many of the 5 ranked before the shortlist had indexed the new row;
-- `loop_lag_ms` / `loop_lag_p99_ms`: the event loop's worst / 99th-percentile delay (a 1 ms ticker task) while
-  shortlist rankings run; `exact_loop_lag_ms` / `exact_loop_lag_p99_ms`: the same while exact ones run;
-  `idle_loop_lag_ms` / `idle_loop_lag_p99_ms`: the same over `--idle-s` (1 s) with nothing running (the machine's
-  own noise: the cores are shared; a window as long as the exact phase's meets the machine's rarer stalls too);
+- `lag`: the event loop's delays (benchmarks/loop_lag.py) in `--rounds` (6) rounds of interleaved windows:
+  "exact" (`--window-queries` (5) exact rankings, BLAS capped as the bot caps it: bot/recognition/math_threads.py),
+  "exact uncapped" (the same on every core; only where the cap leaves fewer), "shortlist" (shortlist rankings
+  back to back, as long as the exact window) and "idle" (nothing ranking, as long): per kind, medians over
+  its windows of the worst tick, the 99th-percentile tick, the ticks over 5 ms a minute, and of those late
+  ticks' delay the share the loop thread spent waiting for a core; and the worst tick of all its windows;
 - `rss_mb`: the process's peak resident memory after the build (the benchmark's own data included);
 - `load_avg`: the machine's 1-minute load average before the build and at the end.
 """
@@ -36,11 +38,14 @@ import sys
 import time
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
+from benchmarks.loop_lag import interleaved, lag_lines
 from benchmarks.records import CREATED, approved
 from benchmarks.scale_parts import print_rows
 from bot.recognition.analysis import RegionAnalysis
 from bot.recognition.gallery import Gallery
+from bot.recognition.math_threads import cores_beside_the_loop, leave_a_core_for_the_loop, usable_cores
 from bot.recognition.vocabulary import Vocabulary
 from bot.services.identify import rank_region
 from bot.store.records import CharacterRecord, ReferenceRecord
@@ -50,6 +55,8 @@ DIM = 768
 REFS = 5
 SERIES = 20
 QUERIES = 100
+ROUNDS = 6
+WINDOW_QUERIES = 5
 TAGGER = "palette@bench"
 EMBEDDER = "cosine@bench"
 VOCABULARY = Vocabulary(tagger=TAGGER, indices=np.arange(2), names=("a", "b"))
@@ -129,34 +136,33 @@ async def timed(gallery: Gallery, queries: list[np.ndarray], *, exhaustive: bool
     return times, tops
 
 
-class Ticker:
-    """The event loop's delays: a task that sleeps 1 ms and records how late it woke."""
+async def lag_windows(
+    gallery: Gallery, queries: list[np.ndarray], rounds: int, per_window: int, shortlist: bool, exact_s: float
+) -> dict[str, dict[str, float]]:
+    """The loop's delays in interleaved windows of exact, uncapped exact, shortlist and no rankings (loop_lag.py)."""
+    turn = iter(range(10**9))
 
-    def __init__(self) -> None:
-        self.lags: list[float] = []
-        self._stop = asyncio.Event()
-        self._task: asyncio.Task | None = None
+    def next_queries(count: int) -> list[np.ndarray]:
+        return [queries[next(turn) % len(queries)] for _ in range(count)]
 
-    async def __aenter__(self) -> Ticker:
-        self._task = asyncio.create_task(self._tick())
-        return self
+    async def exact(_: float) -> None:
+        await timed(gallery, next_queries(per_window), exhaustive=True)
 
-    async def __aexit__(self, *_) -> None:
-        self._stop.set()
-        assert self._task is not None
-        await self._task
+    async def uncapped(_: float) -> None:
+        with threadpool_limits(limits=usable_cores(), user_api="blas"):
+            await timed(gallery, next_queries(per_window), exhaustive=True)
 
-    async def _tick(self) -> None:
-        while not self._stop.is_set():
-            before = time.perf_counter()
-            await asyncio.sleep(0.001)
-            self.lags.append(time.perf_counter() - before - 0.001)
+    async def shortlisted(length: float) -> None:
+        end = time.perf_counter() + length
+        while time.perf_counter() < end:
+            await timed(gallery, next_queries(1), exhaustive=False)
 
-    def worst_ms(self) -> float:
-        return round(max(self.lags, default=0.0) * 1000, 1)
-
-    def p99_ms(self) -> float:
-        return round(float(np.percentile(self.lags, 99)) * 1000, 1) if self.lags else 0.0
+    kinds = {"exact": exact}
+    if cores_beside_the_loop() < usable_cores():
+        kinds["exact uncapped"] = uncapped
+    if shortlist:
+        kinds["shortlist"] = shortlisted
+    return await interleaved(kinds, rounds, length=exact_s * per_window)
 
 
 def ms(values: list[float], q: float) -> float | None:
@@ -201,7 +207,13 @@ async def approve(gallery: Gallery, rng: np.random.Generator, character_id: int,
 
 
 async def measure(
-    rows: int, noise: float, ann_min_rows: int | None, settings: str = "", queries: int = QUERIES, idle_s: float = 1.0
+    rows: int,
+    noise: float,
+    ann_min_rows: int | None,
+    settings: str = "",
+    queries: int = QUERIES,
+    rounds: int = ROUNDS,
+    window_queries: int = WINDOW_QUERIES,
 ) -> dict[str, object]:
     """Every figure of one size."""
     load_before = os.getloadavg()[0]
@@ -214,12 +226,9 @@ async def measure(
     picks = rng.integers(len(centres), size=queries)
     spread = noise / float(np.sqrt(DIM))
     queries = [unit(centres[i] + rng.standard_normal(DIM, dtype=np.float32) * spread).astype(np.float32) for i in picks]
-    async with Ticker() as idle:
-        await asyncio.sleep(idle_s)
-    async with Ticker() as exact_ticks:
-        exact_times, exact_tops = await timed(gallery, queries, exhaustive=True)
-    async with Ticker() as ann_ticks:
-        ann_times, ann_tops = await timed(gallery, queries, exhaustive=False) if shortlist else ([], [])
+    exact_times, exact_tops = await timed(gallery, queries, exhaustive=True)
+    ann_times, ann_tops = await timed(gallery, queries, exhaustive=False) if shortlist else ([], [])
+    lag = await lag_windows(gallery, queries, rounds, window_queries, shortlist, statistics.median(exact_times))
     swept = await sweep(gallery, queries, exact_tops, settings) if shortlist else []
     numpy_ms = []
     for query in queries:
@@ -245,12 +254,7 @@ async def measure(
         "approve_max_ms": round(max(a["ms"] for a in approvals), 1),
         "approve_add_ms": round(max(a["add_ms"] for a in approvals), 2),
         "approve_pending": sum(bool(a["pending"]) for a in approvals),
-        "loop_lag_ms": ann_ticks.worst_ms(),
-        "loop_lag_p99_ms": ann_ticks.p99_ms(),
-        "exact_loop_lag_ms": exact_ticks.worst_ms(),
-        "exact_loop_lag_p99_ms": exact_ticks.p99_ms(),
-        "idle_loop_lag_ms": idle.worst_ms(),
-        "idle_loop_lag_p99_ms": idle.p99_ms(),
+        "lag": lag,
         "rss_mb": round(rss_mb),
         "load_avg": [round(load_before, 1), round(os.getloadavg()[0], 1)],
         "switch_interval_ms": round(sys.getswitchinterval() * 1000, 2),
@@ -266,16 +270,26 @@ def main() -> None:
     parser.add_argument("--ann-min-rows", type=int, default=1, help="0: exact search only")
     parser.add_argument("--sweep", default="", help="more probes:rows settings to measure, e.g. 250:64")
     parser.add_argument("--queries", type=int, default=QUERIES, help="queries per phase")
-    parser.add_argument("--idle-s", type=float, default=1.0, help="idle ticker window (s), e.g. the exact phase's")
+    parser.add_argument("--rounds", type=int, default=ROUNDS, help="rounds of interleaved lag windows")
+    parser.add_argument("--window-queries", type=int, default=WINDOW_QUERIES, help="exact rankings a lag window")
     parser.add_argument("--switch-interval", type=float, help="sys.setswitchinterval (s) for the run; default: 0.005")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if args.switch_interval:
         sys.setswitchinterval(args.switch_interval)
+    leave_a_core_for_the_loop()  # as the bot's process does (bot/app.py)
     threshold = args.ann_min_rows or None
-    sizes = args.rows.split(",")
-    rows = [asyncio.run(measure(int(n), args.noise, threshold, args.sweep, args.queries, args.idle_s)) for n in sizes]
-    print_rows(rows, as_json=args.json)
+    rows = [
+        asyncio.run(measure(int(n), args.noise, threshold, args.sweep, args.queries, args.rounds, args.window_queries))
+        for n in args.rows.split(",")
+    ]
+    if args.json:
+        print_rows(rows, as_json=True)
+        return
+    print_rows([{key: value for key, value in row.items() if key != "lag"} for row in rows], as_json=False)
+    for row in rows:
+        print(f"\nevent-loop lag at {row['rows']} rows ({args.rounds} rounds)")
+        print("\n".join(lag_lines(row["lag"])))
 
 
 if __name__ == "__main__":

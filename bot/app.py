@@ -12,6 +12,7 @@ from bot.inference.local import LocalAnalyzer
 from bot.inference.model_choice import open_embedding_metric, read_tagger_tags, session_config
 from bot.recognition.analysis import Analyzer
 from bot.recognition.gallery import Gallery
+from bot.recognition.math_threads import beside_the_loop, leave_a_core_for_the_loop
 from bot.recognition.vocabulary import select_vocabulary
 from bot.services.characters import CharacterService
 from bot.services.enrollment import EnrollmentService
@@ -86,6 +87,7 @@ async def open_services(settings: Settings, *, analyzer: Analyzer | None = None)
 
     A given analyzer (e.g. the started pool) stays its caller's: `Services.close` leaves it open.
     """
+    leave_a_core_for_the_loop()  # the gallery's exact rankings must not take every core from the event loop
     identity, tags = await asyncio.to_thread(read_tagger_tags, settings)
     vocabulary = select_vocabulary(tags, tagger=identity, mcut=settings.recognition.tag_mcut)
     # The gallery compares embeddings with the small metrics model in this process, even when a pool embeds;
@@ -93,7 +95,7 @@ async def open_services(settings: Settings, *, analyzer: Analyzer | None = None)
     if isinstance(analyzer, NoAnalysis):
         metric = await asyncio.to_thread(identity_only_metric, settings)
     else:
-        metric = await asyncio.to_thread(open_embedding_metric, settings, session_config(settings))
+        metric = await asyncio.to_thread(open_embedding_metric, settings, beside_the_loop(session_config(settings)))
     store = await CharacterStore.open(
         settings.resolved_database_url(), reference_dir=settings.reference_dir, start_empty=settings.start_empty
     )
