@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import os
 import resource
 import statistics
@@ -140,7 +141,7 @@ async def lag_windows(
     gallery: Gallery, queries: list[np.ndarray], rounds: int, per_window: int, shortlist: bool, exact_s: float
 ) -> dict[str, dict[str, float]]:
     """The loop's delays in interleaved windows of exact, uncapped exact, shortlist and no rankings (loop_lag.py)."""
-    turn = iter(range(10**9))
+    turn = itertools.count()
 
     def next_queries(count: int) -> list[np.ndarray]:
         return [queries[next(turn) % len(queries)] for _ in range(count)]

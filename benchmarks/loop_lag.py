@@ -79,7 +79,7 @@ async def ticking(work: Awaitable[object]) -> Ticks:
 
 
 Window = Callable[[float], Awaitable[object]]
-"""A window's work, given how long the round's first ranking window took (a timed window runs about that long)."""
+"""A window's work, given the length of the first kind's last window (a window of timed length runs that long)."""
 
 
 async def interleaved(

@@ -2,12 +2,12 @@
 
 Why: an exact ranking at scale (whynot, eval, or an embedding gallery before its shortlist is built) runs the
 metric over every row in a worker thread. With the metric's products on multi-threaded OpenBLAS, its helper
-thread spun on the second core of this 2-core machine, and the loop waited for a core: in interleaved windows
-of five exact rankings at 300,000 rows (benchmarks/embedding_scale.py, 6 rounds), the loop's p99 delay was
-1.2-3.7 ms and 19-40 ticks a minute came over 5 ms, almost all of it spent waiting on the run queue; with one
-BLAS thread, p99 0.5-1.1 ms and no tick over 5 ms in 5 of 6 windows, like the idle windows beside them, and the
-rankings took as long (they are memory-bound). The same holds for the CCIP metrics model in this process, so
-its ONNX session gets as many threads. Inference proper runs in the process pool's workers, left alone here.
+thread spun on the second core of this 2-core machine, and the loop waited for a core. In interleaved windows
+of five exact rankings at 300,000 rows (a prototype of benchmarks/loop_lag.py's windows, 6 rounds), the loop's
+p99 delay was 1.2-3.7 ms and 19-40 ticks a minute came over 5 ms, almost all of it spent waiting on the run
+queue; with one BLAS thread, p99 0.5-1.1 ms and no tick over 5 ms in 5 of 6 windows, like the idle windows
+beside them, and the rankings took as long (they are memory-bound). The same holds for the CCIP metrics model
+in this process, so its ONNX session gets as many threads. Inference proper runs in the pool's workers.
 """
 
 from __future__ import annotations
