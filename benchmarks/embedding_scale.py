@@ -23,6 +23,8 @@ and measures (over QUERIES queries, or `--queries`):
   back to back, as long as the exact window) and "idle" (nothing ranking, as long): per kind, medians over
   its windows of the worst tick, the 99th-percentile tick, the ticks over 5 ms a minute, and of those late
   ticks' delay the share the loop thread spent waiting for a core; and the worst tick of all its windows;
+- the gallery's objects are frozen out of garbage collections after the build, as the bot's process freezes
+  what it loaded (bot/recognition/collector.py), and handed back at the end of the size;
 - `rss_mb`: the process's peak resident memory after the build (the benchmark's own data included);
 - `load_avg`: the machine's 1-minute load average before the build and at the end.
 """
@@ -45,6 +47,7 @@ from benchmarks.loop_lag import interleaved, lag_lines
 from benchmarks.records import CREATED, approved
 from benchmarks.scale_parts import print_rows
 from bot.recognition.analysis import RegionAnalysis
+from bot.recognition.collector import freeze_what_is_loaded, thaw
 from bot.recognition.gallery import Gallery
 from bot.recognition.math_threads import cores_beside_the_loop, leave_a_core_for_the_loop, usable_cores
 from bot.recognition.vocabulary import Vocabulary
@@ -223,6 +226,7 @@ async def measure(
     shortlist = gallery._embeddings.wait_for_shortlist() and gallery._embeddings.wait_until_indexed()
     ann_build_s = time.perf_counter() - start
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    freeze_what_is_loaded()  # as the bot's process does once its gallery is loaded (bot/app.py)
     rng = np.random.default_rng(1)
     picks = rng.integers(len(centres), size=queries)
     spread = noise / float(np.sqrt(DIM))
@@ -238,6 +242,7 @@ async def measure(
         np.argpartition(-found, 10)[:10]
         numpy_ms.append((time.perf_counter() - begin) * 1000)
     approvals = [await approve(gallery, rng, len(centres) + 1 + n, 10 * rows + 1 + n) for n in range(5)]
+    thaw()
     return {
         "rows": rows,
         "characters": len(centres),

@@ -11,6 +11,7 @@ from bot.inference.engine import build_recognition_engine, expected_features
 from bot.inference.local import LocalAnalyzer
 from bot.inference.model_choice import open_embedding_metric, read_tagger_tags, session_config
 from bot.recognition.analysis import Analyzer
+from bot.recognition.collector import freeze_what_is_loaded, thaw
 from bot.recognition.gallery import Gallery
 from bot.recognition.math_threads import beside_the_loop, leave_a_core_for_the_loop
 from bot.recognition.vocabulary import select_vocabulary
@@ -79,6 +80,7 @@ class Services:
             if self.owns_analyzer:
                 await self.analyzer.close()
         finally:
+            thaw()
             await self.store.close()
 
 
@@ -130,6 +132,7 @@ async def open_services(settings: Settings, *, analyzer: Analyzer | None = None)
         finally:
             await store.close()
         raise
+    freeze_what_is_loaded()  # the gallery stays loaded: no full collection should walk it again (collector.py)
     images = enrollment.images
     recognition = settings.recognition
     return Services(

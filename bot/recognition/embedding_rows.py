@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from bot.recognition.ann import AnnShortlist
+from bot.recognition.half_widening import widen_into
 
 SHORTLIST_ROWS = 64
 """Rows the shortlist proposes; every visible row of their characters is then scored exactly. At 1M rows
@@ -113,7 +114,7 @@ def widened_differences(metric, query: np.ndarray, vectors: np.ndarray, rows: np
     its pages and their unmapping (300k rows, `perf`: a sixth of that thread's samples; 2% with the buffer).
     Why rows per chunk: gathering every visible row first (a guild's exact search) copied them all at once
     (500k rows: 768 MB). The metric sees a private float32 array, as before; what it returns is copied out
-    before the buffer is refilled.
+    before the buffer is refilled. The widening itself is ONNX Runtime's Cast (bot/recognition/half_widening.py).
     """
     count = len(vectors) if rows is None else len(rows)
     if not count:
@@ -123,6 +124,6 @@ def widened_differences(metric, query: np.ndarray, vectors: np.ndarray, rows: np
     for start in range(0, count, WIDEN_ROWS):
         chunk = vectors[start : start + WIDEN_ROWS] if rows is None else vectors[rows[start : start + WIDEN_ROWS]]
         widened = buffer[: len(chunk)]
-        np.copyto(widened, chunk)
+        widen_into(widened, chunk)
         parts.append(np.array(metric.differences_to(query, widened)))
     return np.concatenate(parts)
