@@ -3,45 +3,16 @@
 Why: numpy converts half floats one value at a time, while ONNX Runtime's Cast uses the processor's conversion
 instructions (F16C). On this machine, one thread, 16,384 x 768 rows: numpy's `copyto` 21 ms, the Cast 2.7 ms,
 equal bit for bit (float16 to float32 is exact either way). An exact search over 500,000 held float16 rows widens
-31 such chunks per query, which was two thirds of its time. The session has one thread, as the metric's
-beside the loop do (bot/recognition/math_threads.py), and writes into the caller's buffer (no fresh 48 MB
-array per chunk, whose pages the kernel would zero and unmap again).
+31 such chunks per query, which was two thirds of its time. The session (its graph: models/half_cast.py) has
+one thread, as the metric's beside the loop do (bot/recognition/math_threads.py), and writes into the caller's
+buffer (no fresh 48 MB array per chunk, whose pages the kernel would zero and unmap again).
 """
 
 from __future__ import annotations
 
-import threading
-from pathlib import Path
-
 import numpy as np
-from onnx import TensorProto, helper
 
-from models.sessions import SessionConfig, create_session
-
-_INPUT, _OUTPUT = "half", "single"
-_session = None
-_session_lock = threading.Lock()
-
-
-def cast_graph() -> bytes:
-    """A one-node graph: float16 [rows, dims] in, the same as float32 out."""
-    node = helper.make_node("Cast", [_INPUT], [_OUTPUT], to=TensorProto.FLOAT)
-    graph = helper.make_graph(
-        [node],
-        "half_widening",
-        [helper.make_tensor_value_info(_INPUT, TensorProto.FLOAT16, [None, None])],
-        [helper.make_tensor_value_info(_OUTPUT, TensorProto.FLOAT, [None, None])],
-    )
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString()
-
-
-def _cast_session():
-    """The process's one Cast session, made at first use (sessions run from several threads safely)."""
-    global _session
-    with _session_lock:
-        if _session is None:
-            _session = create_session(Path("half_widening.onnx"), SessionConfig(), model_bytes=cast_graph())
-        return _session
+from models.half_cast import HALF_INPUT, SINGLE_OUTPUT, half_cast_session
 
 
 def widen_into(out: np.ndarray, rows: np.ndarray) -> None:
@@ -54,8 +25,8 @@ def widen_into(out: np.ndarray, rows: np.ndarray) -> None:
     if rows.dtype != np.float16 or not rows.size:
         np.copyto(out, rows)
         return
-    session = _cast_session()
+    session = half_cast_session()
     binding = session.io_binding()  # one per call: a binding is not shared between threads
-    binding.bind_cpu_input(_INPUT, np.ascontiguousarray(rows))
-    binding.bind_output(_OUTPUT, "cpu", 0, np.float32, list(out.shape), out.ctypes.data)
+    binding.bind_cpu_input(HALF_INPUT, np.ascontiguousarray(rows))
+    binding.bind_output(SINGLE_OUTPUT, "cpu", 0, np.float32, list(out.shape), out.ctypes.data)
     session.run_with_iobinding(binding)
